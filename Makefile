@@ -1,0 +1,37 @@
+# Two commands matter: `make run` (demo) and `make test` (whole suite). See README.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test venv lint typecheck migrations-check pytest serve demo clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+run: venv
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py demo_setup
+	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn stitch.asgi:application --host 127.0.0.1 --port $(PORT) --lifespan on
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	DEBUG=true $(BIN)/mypy .
+
+test: venv
+	@eval "$$(scripts/services.sh)" && \
+	  $(MAKE) --no-print-directory lint typecheck && \
+	  DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run && \
+	  DEBUG=true $(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var/static

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from flows.models import CanvasType, Flow, FlowVersion, Run
+from stitch.api import limit_to_owned_flows
+
+
+class FlowSerializer(serializers.ModelSerializer):
+    canvas_type = serializers.ChoiceField(choices=CanvasType.choices, default=CanvasType.WORKFLOW)
+    graph = serializers.JSONField()
+    parent_id = serializers.PrimaryKeyRelatedField(
+        source="parent", queryset=Flow.objects.none(), allow_null=True, required=False
+    )
+    current_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Flow
+        fields = [
+            "id",
+            "name",
+            "graph",
+            "canvas_type",
+            "parent_id",
+            "current_version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # A parent must be one of the caller's own canvases (else 400, not a leak).
+        limit_to_owned_flows(self, "parent_id")
+
+    def get_current_version(self, flow: Flow) -> int | None:
+        version = flow.current_version
+        return version.number if version else None
+
+    def validate_graph(self, graph: Any) -> Any:
+        if not isinstance(graph, dict):
+            raise serializers.ValidationError("graph must be an object with nodes and edges")
+        return graph
+
+
+class FlowVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FlowVersion
+        fields = ["id", "flow", "number", "graph", "plan", "created_at"]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    flow_version: serializers.Field = serializers.SlugRelatedField(
+        slug_field="number", read_only=True
+    )
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "flow",
+            "flow_version",
+            "entity",
+            "status",
+            "input",
+            "trigger",
+            "node_states",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,64 @@
+"""Writes to flows and their versions. Runs live in flows.engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from flows.graph import GraphInvalid, compile_plan, validate_graph
+from flows.models import CanvasType, Flow, FlowVersion
+from flows.workers import worker_types
+from stitch.models import User
+
+
+def graph_check(*, graph: Any, canvas_type: str) -> None:
+    """Raise GraphInvalid listing every problem of `graph` for that canvas type."""
+    problems = validate_graph(graph, canvas_type=canvas_type, worker_types=worker_types())
+    if problems:
+        raise GraphInvalid(problems)
+
+
+def _version_create(*, flow: Flow) -> FlowVersion:
+    last = flow.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = FlowVersion.objects.create(
+        flow=flow, number=last + 1, graph=flow.graph, plan=compile_plan(flow.graph)
+    )
+    flow.current_version = version
+    flow.save(update_fields=["current_version", "updated_at"])
+    return version
+
+
+@transaction.atomic
+def flow_create(
+    *,
+    owner: User,
+    name: str,
+    graph: dict[str, Any],
+    canvas_type: str = CanvasType.WORKFLOW,
+    parent: Flow | None = None,
+) -> Flow:
+    graph_check(graph=graph, canvas_type=canvas_type)
+    flow = Flow.objects.create(
+        owner=owner, name=name, graph=graph, canvas_type=canvas_type, parent=parent
+    )
+    if canvas_type == CanvasType.WORKFLOW:
+        _version_create(flow=flow)
+    return flow
+
+
+@transaction.atomic
+def flow_update(*, flow: Flow, **changes: Any) -> Flow:
+    """Apply `changes` (name, graph, canvas_type, parent); a changed workflow graph
+    gets a new immutable version, so runs already going keep the one they started on."""
+    # Lock the flow: two concurrent saves must not both take the same version number.
+    locked = Flow.objects.select_for_update().get(pk=flow.pk)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    graph_check(graph=locked.graph, canvas_type=locked.canvas_type)
+    locked.save()
+    is_workflow = locked.canvas_type == CanvasType.WORKFLOW
+    current = locked.current_version
+    if is_workflow and (current is None or current.graph != locked.graph):
+        _version_create(flow=locked)
+    return locked

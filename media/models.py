@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+
+from stitch.models import TimestampedModel
+
+
+class MediaType(models.TextChoices):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    WIREFRAME = "wireframe"
+    STYLE_REFERENCE = "style_reference"
+    DOCUMENT = "document"
+
+
+class Media(TimestampedModel):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.TextField()
+    description = models.TextField(null=True, blank=True)
+    media_type = models.TextField(choices=MediaType.choices)
+    file_path = models.TextField()
+    thumbnail_path = models.TextField(null=True, blank=True)
+    file_size = models.IntegerField(null=True, blank=True)
+    mime_type = models.TextField(null=True, blank=True)
+    width = models.IntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    duration = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    tags = ArrayField(models.TextField(), default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "stitch_media"
+        ordering = ["-created_at"]
+        verbose_name_plural = "media"
+        indexes = [
+            models.Index(fields=["user"], name="idx_stitch_media_user_id"),
+            models.Index(fields=["media_type"], name="idx_stitch_media_media_type"),
+            # `tag=a&tag=b` filters use array containment (@>), which GIN serves.
+            GinIndex(fields=["tags"], name="idx_stitch_media_tags"),
+            models.Index(fields=["-created_at"], name="idx_stitch_media_created_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StitchConfig(AppConfig):
+    name = "stitch"
+    verbose_name = "Accounts"

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from rest_framework import serializers
+
+from flows.models import Flow
+from stitch.api import limit_to_owned_flows
+from webhooks.models import WebhookConfig, WebhookEvent
+
+
+class WebhookConfigSerializer(serializers.ModelSerializer):
+    canvas_id = serializers.PrimaryKeyRelatedField(source="canvas", queryset=Flow.objects.none())
+    workflow_id = serializers.PrimaryKeyRelatedField(
+        source="workflow", queryset=Flow.objects.none()
+    )
+    secret = serializers.CharField(
+        write_only=True, required=False, allow_null=True, allow_blank=True
+    )
+    has_secret = serializers.SerializerMethodField()
+    endpoint_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookConfig
+        fields = [
+            "id",
+            "canvas_id",
+            "name",
+            "source",
+            "endpoint_slug",
+            "endpoint_url",
+            "secret",
+            "has_secret",
+            "require_signature",
+            "workflow_id",
+            "entry_edge_id",
+            "entity_mapping",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "endpoint_url", "has_secret", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        limit_to_owned_flows(self, "canvas_id", "workflow_id")
+
+    def get_has_secret(self, config: WebhookConfig) -> bool:
+        return bool(config.secret)
+
+    def get_endpoint_url(self, config: WebhookConfig) -> str:
+        path = reverse("webhook-intake", kwargs={"endpoint_slug": config.endpoint_slug})
+        return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+class WebhookEventSerializer(serializers.ModelSerializer):
+    webhook_config_id = serializers.UUIDField(read_only=True)
+    entity_id = serializers.UUIDField(read_only=True)
+    workflow_run_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = WebhookEvent
+        fields = [
+            "id",
+            "webhook_config_id",
+            "provider_event_id",
+            "received_at",
+            "payload",
+            "entity_id",
+            "workflow_run_id",
+            "status",
+            "error",
+            "processed_at",
+        ]
+        read_only_fields = fields
