@@ -19,3 +19,10 @@ def canvas_group(canvas_id: object) -> str:
 def entity_updated(*, entity: Entity, event: JourneyEvent) -> None:
     """Broadcast `entity.updated` to the canvas group (wired up by the realtime issue)."""
     logger.debug("entity.updated %s %s", entity.pk, event.event_type)
+
+
+def run_updated(
+    *, run_id: object, flow_id: object, canvas_id: object | None, node_id: str | None, status: str
+) -> None:
+    """Broadcast `run.updated` to subscribers of the workflow (and of the entity's canvas)."""
+    logger.debug("run.updated %s %s %s", run_id, node_id, status)
