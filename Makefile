@@ -1,6 +1,6 @@
 # Two commands matter: `make run` (demo) and `make test` (whole suite). See README.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
@@ -15,10 +15,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
+# With no DATABASE_URL, settings start the embedded PostgreSQL under var/ (pgserver).
 run: venv
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py ensure_database
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py demo_setup
-	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn stitch.asgi:application --host 127.0.0.1 --port $(PORT) --lifespan on
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/python manage.py demo_setup
+	DEBUG=$${DEBUG:-true} exec $(BIN)/uvicorn stitch.asgi:application --host 127.0.0.1 --port $(PORT) --lifespan off
 
 lint: venv
 	$(BIN)/ruff check .
@@ -27,10 +29,12 @@ lint: venv
 typecheck: venv
 	DEBUG=true $(BIN)/mypy .
 
+# services.sh prints the DATABASE_URL/REDIS_URL exports to use (and fails loudly).
 test: venv
-	@eval "$$(scripts/services.sh)" && \
+	@exports="$$(scripts/services.sh)" && eval "$$exports" && \
 	  $(MAKE) --no-print-directory lint typecheck && \
 	  DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run && \
+	  scripts/ensure_chromium.sh && \
 	  DEBUG=true $(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

@@ -23,6 +23,12 @@ class Entity(TimestampedModel):
     edge_progress = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     journey = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # When the entity arrived at `current_node_id`; the move that leaves the node
+    # records the time spent there on its journey event (median time in node).
+    node_entered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped by every move under the row lock: websocket consumers drop a message
+    # older than one they already delivered, so clients see moves in commit order.
+    sequence = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         db_table = "stitch_entities"
@@ -37,6 +43,11 @@ class Entity(TimestampedModel):
             models.Index(fields=["canvas", "email"], name="idx_stitch_entities_canvas_email"),
             # Operators filter entities by metadata keys (`metadata__plan=pro`).
             GinIndex(fields=["metadata"], name="idx_stitch_entities_metadata"),
+            # Analytics "now here / travelling now" counts: index-only scan per canvas.
+            models.Index(
+                fields=["canvas", "current_node_id", "current_edge_id"],
+                name="idx_entities_canvas_position",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -91,6 +102,11 @@ class JourneyEvent(models.Model):
     progress = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     timestamp = models.DateTimeField(default=timezone.now, db_default=Now())
+    # Set on the event that takes an entity off a node: which node and how long it
+    # stood there. Median time in node then reads these rows instead of windowing
+    # over each entity's whole history (see limits.md: 1.4 s floor for the window).
+    previous_node_id = models.TextField(null=True, blank=True)
+    seconds_in_previous_node = models.FloatField(null=True, blank=True)
 
     class Meta:
         db_table = "stitch_journey_events"
@@ -100,6 +116,23 @@ class JourneyEvent(models.Model):
             models.Index(fields=["timestamp"], name="idx_journey_events_timestamp"),
             models.Index(fields=["event_type"], name="idx_journey_events_event_type"),
             models.Index(fields=["edge_id"], name="idx_journey_events_edge_id"),
+            # Analytics funnel (starts, arrivals, completions per edge/node of one
+            # canvas in a time window): every column the query reads is in the index,
+            # so PostgreSQL answers with an index-only scan and no join to entities.
+            # event_type second lets the scan skip the bulky edge_progress rows.
+            models.Index(
+                fields=["canvas", "event_type", "edge_id", "node_id"],
+                include=["timestamp"],
+                name="idx_journey_events_funnel",
+            ),
+            # Median time in node: only the rows that left a node (partial index),
+            # already grouped by node, durations and timestamps in the leaf pages.
+            models.Index(
+                fields=["canvas", "previous_node_id", "seconds_in_previous_node"],
+                include=["timestamp"],
+                condition=models.Q(previous_node_id__isnull=False),
+                name="idx_journey_events_node_time",
+            ),
         ]
 
     def __str__(self) -> str:

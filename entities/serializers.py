@@ -11,6 +11,7 @@ from stitch.api import limit_to_owned_flows
 
 class EntitySerializer(serializers.ModelSerializer):
     canvas_id = serializers.PrimaryKeyRelatedField(source="canvas", queryset=Flow.objects.none())
+    email = serializers.EmailField(required=False, allow_null=True)
 
     class Meta:
         model = Entity
@@ -43,6 +44,12 @@ class EntitySerializer(serializers.ModelSerializer):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         limit_to_owned_flows(self, "canvas_id")
+
+    def validate_canvas_id(self, canvas: Flow) -> Flow:
+        # Its position and journey name ids of its canvas graph: it cannot change canvas.
+        if self.instance is not None and canvas.pk != self.instance.canvas_id:
+            raise serializers.ValidationError("an entity cannot move to another canvas")
+        return canvas
 
     def validate_metadata(self, value: Any) -> Any:
         if not isinstance(value, dict):

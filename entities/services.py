@@ -1,4 +1,9 @@
-"""Entity movement (SPEC section 6): one transaction, one entity row lock, one journey event."""
+"""Entity movement (SPEC section 6): one transaction, one entity row lock, one journey event.
+
+Every operation re-reads the entity with `select_for_update`, validates against the
+entity's canvas graph, writes the entity row and exactly one JourneyEvent, and hands
+the broadcast to `transaction.on_commit` so nothing is sent for a rolled-back move.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from entities import realtime
 from entities.models import Entity, JourneyEvent, JourneyEventType
@@ -16,6 +22,16 @@ from stitch.errors import FieldError
 # How many recent events the entity row keeps in `journey`; the full history is
 # stitch_journey_events. Small enough that rewriting the row stays cheap.
 JOURNEY_TAIL = 20
+MOVE_FIELDS = [
+    "current_node_id",
+    "current_edge_id",
+    "edge_progress",
+    "node_entered_at",
+    "sequence",
+    "journey",
+    "entity_type",
+    "updated_at",
+]
 
 
 class MovementError(FieldError):
@@ -28,66 +44,109 @@ class Movement:
     event: JourneyEvent
 
 
-def _graph_ids(canvas: Flow) -> tuple[set[str], dict[str, Any]]:
+@dataclass(frozen=True)
+class Position:
+    """Where the entity stands after a move (exactly one of node / edge, or neither)."""
+
+    node_id: str | None = None
+    edge_id: str | None = None
+    progress: Decimal | None = None
+
+
+def canvas_graph_ids(canvas: Flow) -> tuple[set[str], dict[str, Any]]:
+    """Node ids and {edge id: target node id} of a canvas graph (tolerates odd JSON)."""
     graph = canvas.graph if isinstance(canvas.graph, dict) else {}
-    nodes = {n["id"] for n in graph.get("nodes", []) if isinstance(n, dict) and "id" in n}
+    nodes = {n["id"] for n in graph.get("nodes") or [] if isinstance(n, dict) and "id" in n}
     edges = {
         e["id"]: e.get("target")
-        for e in graph.get("edges", [])
+        for e in graph.get("edges") or []
         if isinstance(e, dict) and "id" in e
     }
     return nodes, edges
 
 
 def _locked_entity(entity_id: Any) -> Entity:
-    # Row lock on the entity only (`of=self`): moves of one entity serialise, while
-    # moves of other entities on the same canvas never wait on the canvas row.
+    # Row lock on the entity only (`of=self`): two moves of one entity serialise, so
+    # neither overwrites the other's position with a stale read and the journey tail
+    # and sequence number stay in commit order; moves of other entities on the same
+    # canvas never wait on the canvas row.
     try:
         return (
             Entity.objects.select_for_update(of=("self",))
             .select_related("canvas")
             .get(pk=entity_id)
         )
-    except Entity.DoesNotExist as exc:
+    except (Entity.DoesNotExist, ValueError) as exc:
         raise MovementError("entity_id", f"entity {entity_id} does not exist") from exc
+
+
+def _stay_change(entity: Entity, position: Position, now: Any) -> tuple[str | None, float | None]:
+    """Update when the entity entered its node; return the node it leaves and its stay.
+
+    A move that keeps the entity on its node (`node_complete`, a manual move onto the
+    same node) is not a departure.
+    """
+    left = entity.current_node_id
+    if left is not None and position.node_id == left:
+        return None, None
+    entered, entity.node_entered_at = entity.node_entered_at, now if position.node_id else None
+    if left is None:
+        return None, None
+    return left, max((now - entered).total_seconds(), 0.0) if entered else None
 
 
 def _record(
     entity: Entity,
     event_type: str,
+    position: Position,
     *,
-    node_id: str | None = None,
-    edge_id: str | None = None,
-    progress: Decimal | None = None,
+    event_edge_id: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Movement:
-    entity.current_node_id = node_id if edge_id is None else None
-    entity.current_edge_id = edge_id
-    entity.edge_progress = progress if edge_id is not None else None
+    now = timezone.now()
+    previous_node_id, seconds = _stay_change(entity, position, now)
+    entity.current_node_id = position.node_id
+    entity.current_edge_id = position.edge_id
+    entity.edge_progress = position.progress
+    entity.sequence += 1
     event = JourneyEvent.objects.create(
         entity=entity,
         canvas_id=entity.canvas_id,
         event_type=event_type,
-        node_id=node_id,
-        edge_id=edge_id,
-        progress=progress,
+        node_id=position.node_id,
+        edge_id=position.edge_id or event_edge_id,
+        progress=position.progress,
         metadata=metadata or {},
+        timestamp=now,
+        previous_node_id=previous_node_id,
+        seconds_in_previous_node=seconds,
     )
-    summary = {
-        "id": str(event.id),
-        "event_type": event_type,
-        "node_id": node_id,
-        "edge_id": edge_id,
-        "progress": float(progress) if progress is not None else None,
-        "timestamp": event.timestamp.isoformat(),
-    }
-    entity.journey = [*(entity.journey or []), summary][-JOURNEY_TAIL:]
-    entity.save()
-    transaction.on_commit(lambda: realtime.entity_updated(entity=entity, event=event))
+    entity.journey = [*(entity.journey or []), journey_summary(event)][-JOURNEY_TAIL:]
+    # Only the columns a move owns: a concurrent API edit of the name or metadata
+    # (which takes no lock) is not overwritten with what this move read.
+    entity.save(update_fields=MOVE_FIELDS)
+    sequence = entity.sequence
+    transaction.on_commit(
+        lambda: realtime.entity_updated(entity=entity, event=event, sequence=sequence)
+    )
     return Movement(entity=entity, event=event)
 
 
-def _progress_value(progress: Any) -> Decimal:
+def journey_summary(event: JourneyEvent) -> dict[str, Any]:
+    return {
+        "id": str(event.id),
+        "event_type": event.event_type,
+        "node_id": event.node_id,
+        "edge_id": event.edge_id,
+        "progress": float(event.progress) if event.progress is not None else None,
+        "timestamp": event.timestamp.isoformat(),
+    }
+
+
+def progress_value(progress: Any) -> Decimal:
+    """0..1 rounded to the column's two decimals; MovementError naming `progress` else."""
+    if isinstance(progress, bool) or not isinstance(progress, int | float | Decimal | str):
+        raise MovementError("progress", "progress must be a number between 0 and 1")
     try:
         value = Decimal(str(progress))
     except (InvalidOperation, ValueError) as exc:
@@ -97,21 +156,23 @@ def _progress_value(progress: Any) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def _metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    if metadata is not None and not isinstance(metadata, dict):
+        raise MovementError("metadata", "metadata must be an object")
+    return metadata
+
+
 @transaction.atomic
 def entity_journey_start(
     *, entity_id: Any, edge_id: str, metadata: dict[str, Any] | None = None
 ) -> Movement:
+    """Put the entity on edge `edge_id` at progress 0 (`edge_start`)."""
     entity = _locked_entity(entity_id)
-    _, edges = _graph_ids(entity.canvas)
+    _, edges = canvas_graph_ids(entity.canvas)
     if edge_id not in edges:
         raise MovementError("edge_id", f"edge {edge_id!r} is not on the entity's canvas")
-    return _record(
-        entity,
-        JourneyEventType.EDGE_START,
-        edge_id=edge_id,
-        progress=Decimal("0.00"),
-        metadata=metadata,
-    )
+    position = Position(edge_id=edge_id, progress=Decimal("0.00"))
+    return _record(entity, JourneyEventType.EDGE_START, position, metadata=_metadata(metadata))
 
 
 @transaction.atomic
@@ -122,46 +183,54 @@ def entity_progress(
     edge_id: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Movement:
-    value = _progress_value(progress)
+    """Move the entity along its current edge to `progress` (`edge_progress`)."""
+    value = progress_value(progress)
     entity = _locked_entity(entity_id)
+    if edge_id is not None:
+        _, edges = canvas_graph_ids(entity.canvas)
+        if edge_id not in edges:
+            raise MovementError("edge_id", f"edge {edge_id!r} is not on the entity's canvas")
     if entity.current_edge_id is None:
         raise MovementError("edge_id", "the entity is not travelling on an edge")
     if edge_id is not None and edge_id != entity.current_edge_id:
         raise MovementError(
             "edge_id", f"the entity travels on {entity.current_edge_id!r}, not {edge_id!r}"
         )
-    return _record(
-        entity,
-        JourneyEventType.EDGE_PROGRESS,
-        edge_id=entity.current_edge_id,
-        progress=value,
-        metadata=metadata,
-    )
+    position = Position(edge_id=entity.current_edge_id, progress=value)
+    return _record(entity, JourneyEventType.EDGE_PROGRESS, position, metadata=_metadata(metadata))
 
 
 @transaction.atomic
 def entity_arrive(*, entity_id: Any, metadata: dict[str, Any] | None = None) -> Movement:
-    """Arrive at the target node of the edge the entity travels on."""
+    """Arrive at the target node of the edge the entity travels on (`node_arrival`).
+
+    The event keeps the edge it came along, so analytics count arrivals per edge.
+    """
     entity = _locked_entity(entity_id)
-    if entity.current_edge_id is None:
+    edge_id = entity.current_edge_id
+    if edge_id is None:
         raise MovementError("arrive", "the entity is not travelling on an edge")
-    nodes, edges = _graph_ids(entity.canvas)
-    target = edges.get(entity.current_edge_id)
+    nodes, edges = canvas_graph_ids(entity.canvas)
+    target = edges.get(edge_id)
     if target is None or target not in nodes:
-        raise MovementError(
-            "arrive", f"edge {entity.current_edge_id!r} is no longer on the entity's canvas"
-        )
-    return _record(entity, JourneyEventType.NODE_ARRIVAL, node_id=target, metadata=metadata)
+        raise MovementError("arrive", f"edge {edge_id!r} is no longer on the entity's canvas")
+    return _record(
+        entity,
+        JourneyEventType.NODE_ARRIVAL,
+        Position(node_id=target),
+        event_edge_id=edge_id,
+        metadata=_metadata(metadata),
+    )
 
 
 @transaction.atomic
 def entity_complete(*, entity_id: Any, metadata: dict[str, Any] | None = None) -> Movement:
+    """Mark the entity's work at its current node done (`node_complete`); it stays there."""
     entity = _locked_entity(entity_id)
     if entity.current_node_id is None:
         raise MovementError("complete", "the entity is not standing on a node")
-    return _record(
-        entity, JourneyEventType.NODE_COMPLETE, node_id=entity.current_node_id, metadata=metadata
-    )
+    position = Position(node_id=entity.current_node_id)
+    return _record(entity, JourneyEventType.NODE_COMPLETE, position, metadata=_metadata(metadata))
 
 
 @transaction.atomic
@@ -172,10 +241,27 @@ def entity_manual_move(
     metadata: dict[str, Any] | None = None,
     entity_type: str | None = None,
 ) -> Movement:
+    """An operator (or a node's `entityMovement`) puts the entity on node `node_id`."""
     entity = _locked_entity(entity_id)
-    nodes, _ = _graph_ids(entity.canvas)
+    nodes, _ = canvas_graph_ids(entity.canvas)
     if node_id not in nodes:
         raise MovementError("node_id", f"node {node_id!r} is not on the entity's canvas")
     if entity_type:
         entity.entity_type = entity_type
-    return _record(entity, JourneyEventType.MANUAL_MOVE, node_id=node_id, metadata=metadata)
+    return _record(
+        entity,
+        JourneyEventType.MANUAL_MOVE,
+        Position(node_id=node_id),
+        metadata=_metadata(metadata),
+    )
+
+
+@transaction.atomic
+def entity_delete(*, entity_id: Any) -> None:
+    """Delete an entity (its journey events cascade) and tell subscribers after commit."""
+    # Lock first: a move racing with the delete either commits before it (and its
+    # broadcast precedes `entity.deleted`) or finds no row and is refused.
+    entity = _locked_entity(entity_id)
+    canvas_id, pk = entity.canvas_id, entity.pk
+    entity.delete()
+    transaction.on_commit(lambda: realtime.entity_deleted(entity_id=pk, canvas_id=canvas_id))

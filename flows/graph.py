@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 EXECUTABLE_TYPES = {"worker", "splitter", "collector", "ux"}
+_INSTANCE_ID = re.compile(r"^(.+)_(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _parse(graph: Any) -> _Parsed:
             parsed.problems.append(GraphProblem("type must be a string", node_id=node_id))
         if not isinstance(node.get("data", {}), dict):
             parsed.problems.append(GraphProblem("data must be an object", node_id=node_id))
-            continue
+        # Kept even when malformed, so its edges are not also reported as dangling.
         parsed.nodes[node_id] = node
     seen_edges: set[str] = set()
     for index, edge in enumerate(edges):
@@ -87,8 +88,11 @@ def _parse(graph: Any) -> _Parsed:
             continue
         seen_edges.add(edge_id)
         ok = True
+        if not isinstance(edge.get("data", {}), dict):
+            parsed.problems.append(GraphProblem("data must be an object", edge_id=edge_id))
         for end in ("source", "target"):
-            if edge.get(end) not in parsed.nodes:
+            endpoint = edge.get(end)
+            if not isinstance(endpoint, str) or endpoint not in parsed.nodes:
                 parsed.problems.append(
                     GraphProblem(f"{end} {edge.get(end)!r} is not a node", edge_id=edge_id)
                 )
@@ -105,20 +109,37 @@ def _successors(parsed: _Parsed) -> dict[str, list[str]]:
     return succ
 
 
-def _cycle_nodes(succ: dict[str, list[str]]) -> list[str]:
-    """Nodes left after Kahn's algorithm peels off everything acyclic."""
-    indegree = {node: 0 for node in succ}
-    for targets in succ.values():
-        for target in targets:
-            indegree[target] += 1
+def _peel(succ: dict[str, list[str]], nodes: set[str]) -> set[str]:
+    """Kahn's algorithm on `nodes`: what is left cannot be ordered (on or below a cycle)."""
+    indegree = dict.fromkeys(nodes, 0)
+    for node in nodes:
+        for target in succ[node]:
+            if target in indegree:
+                indegree[target] += 1
     queue = [node for node, degree in indegree.items() if degree == 0]
     while queue:
         node = queue.pop()
         for target in succ[node]:
-            indegree[target] -= 1
-            if indegree[target] == 0:
-                queue.append(target)
-    return sorted(node for node, degree in indegree.items() if degree > 0)
+            if target in indegree:
+                indegree[target] -= 1
+                if indegree[target] == 0:
+                    queue.append(target)
+    return {node for node, degree in indegree.items() if degree > 0}
+
+
+def _cycle_nodes(succ: dict[str, list[str]]) -> list[str]:
+    """Nodes that sit on a cycle: left after peeling sources forwards and sinks
+    backwards, repeated until stable (so nodes merely downstream are not blamed)."""
+    pred: dict[str, list[str]] = {node: [] for node in succ}
+    for node, targets in succ.items():
+        for target in targets:
+            pred[target].append(node)
+    left = set(succ)
+    while True:
+        narrowed = _peel(pred, _peel(succ, left))
+        if narrowed == left:
+            return sorted(left)
+        left = narrowed
 
 
 def _split_region(
@@ -165,6 +186,8 @@ def _check_worker(
         if parsed.scheme not in {"http", "https"} or not parsed.netloc:
             return [GraphProblem("webhookUrl must be an http(s) URL", node_id=node_id)]
         return []
+    if worker_type and not isinstance(worker_type, str):
+        return [GraphProblem("workerType must be a string", node_id=node_id)]
     if worker_type and worker_type in set(worker_types):
         return []
     if worker_type:
@@ -190,7 +213,8 @@ def validate_graph(
     worker_types = list(worker_types)
     kinds = {node_id: node_kind(node) for node_id, node in parsed.nodes.items()}
     for node_id, node in parsed.nodes.items():
-        data = node.get("data") or {}
+        data = node.get("data")
+        data = data if isinstance(data, dict) else {}
         if kinds[node_id] == "worker":
             problems += _check_worker(node_id, data, worker_types)
         elif kinds[node_id] == "splitter":
@@ -230,19 +254,18 @@ def _compile_splits(
                     )
                 )
         splits[splitter] = {"collector": collectors.pop(), "members": sorted(members)}
-    instance_like = {}
-    for split in splits.values():
-        for member in split["members"]:
-            instance_like[member] = re.compile(re.escape(member) + r"_\d+$")
+    members = {member for split in splits.values() for member in split["members"]}
     for node_id in parsed.nodes:
-        for member, pattern in instance_like.items():
-            if pattern.match(node_id):
-                problems.append(
-                    GraphProblem(
-                        f"id could be mistaken for a parallel instance of {member}",
-                        node_id=node_id,
-                    )
+        # Instances are named "{member}_{index}"; the digits hold no "_", so the only
+        # candidate member is everything before the last "_" (one lookup per node).
+        match = _INSTANCE_ID.match(node_id)
+        if match and match.group(1) in members:
+            problems.append(
+                GraphProblem(
+                    f"id could be mistaken for a parallel instance of {match.group(1)}",
+                    node_id=node_id,
                 )
+            )
     return problems, splits
 
 

@@ -89,9 +89,22 @@ class Run(TimestampedModel):
         choices=RunStatus.choices, default=RunStatus.PENDING, db_default=RunStatus.PENDING
     )
     input = models.JSONField(default=dict, blank=True)
-    # Seed column. Live node state is kept elsewhere by the engine (see flows.engine).
+    # Seed column. Live node state is one stitch_run_nodes row per node (RunNode), so a
+    # callback never rewrites a JSONB that grows with the fan-out; this column holds a
+    # snapshot in the seed's shape, written when the run settles (completed, failed,
+    # cancelled). The API always builds `node_states` from the rows.
     node_states = models.JSONField(default=dict)
     trigger = models.JSONField(default=manual_trigger)
+    # Counters kept under the run row lock so the run status is known without
+    # scanning node rows: nodes dispatched and not finished, UX nodes waiting for a
+    # person, failed nodes, and executable graph nodes done out of the total (drives
+    # the entity's edge_progress).
+    running_count = models.IntegerField(default=0)
+    waiting_count = models.IntegerField(default=0)
+    failed_count = models.IntegerField(default=0)
+    done_count = models.IntegerField(default=0)
+    total_count = models.IntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "stitch_runs"
@@ -104,3 +117,65 @@ class Run(TimestampedModel):
 
     def __str__(self) -> str:
         return f"run {self.id} ({self.status})"
+
+
+class NodeStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING_FOR_USER = "waiting_for_user"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class RunNode(models.Model):
+    """State of one node of one run: a graph node, or an instance `{node_id}_{i}` of a
+    node between a Splitter and its Collector (then `template_id` is the graph node).
+
+    All writes happen under the run row lock (flows.engine), so the counters here need
+    no locks of their own.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="nodes")
+    node_id = models.TextField()
+    template_id = models.TextField()
+    index = models.IntegerField(null=True, blank=True)
+    kind = models.TextField()
+    status = models.TextField(choices=NodeStatus.choices, default=NodeStatus.PENDING)
+    # Upstream nodes (or, for a Collector, branch instances) not completed yet; the
+    # node fires when this reaches zero.
+    blockers = models.IntegerField(default=0)
+    # Collector only: branch instances still able to progress / that failed.
+    branch_active = models.IntegerField(default=0)
+    branch_failed = models.IntegerField(default=0)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    callback_deadline = models.DateTimeField(null=True, blank=True)
+    # Callbacks that arrived after the run was cancelled: recorded, never applied.
+    late_callbacks = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        db_table = "stitch_run_nodes"
+        ordering = ["run", "template_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "node_id"], name="uniq_run_node"),
+        ]
+        indexes = [
+            # The Collector reads its branch outputs in index order; retry finds the
+            # failed instances of a template.
+            models.Index(fields=["run", "template_id", "index"], name="idx_run_nodes_template"),
+            # The callback-timeout sweep only looks at running nodes past their deadline.
+            models.Index(
+                fields=["callback_deadline"],
+                name="idx_run_nodes_deadline",
+                condition=models.Q(status="running"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.status})"

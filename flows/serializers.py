@@ -4,8 +4,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from flows import services
 from flows.models import CanvasType, Flow, FlowVersion, Run
 from stitch.api import limit_to_owned_flows
+from stitch.errors import FieldError
 
 
 class FlowSerializer(serializers.ModelSerializer):
@@ -44,11 +46,20 @@ class FlowSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("graph must be an object with nodes and edges")
         return graph
 
+    def validate_parent_id(self, parent: Flow | None) -> Flow | None:
+        try:
+            services.parent_check(flow=self.instance, parent=parent)
+        except FieldError as exc:
+            raise serializers.ValidationError(exc.message) from exc
+        return parent
+
 
 class FlowVersionSerializer(serializers.ModelSerializer):
+    flow_id = serializers.UUIDField(read_only=True)
+
     class Meta:
         model = FlowVersion
-        fields = ["id", "flow", "number", "graph", "plan", "created_at"]
+        fields = ["id", "flow_id", "number", "graph", "plan", "created_at"]
         read_only_fields = fields
 
 

@@ -7,8 +7,9 @@ from typing import Any
 from django.db import transaction
 
 from flows.graph import GraphInvalid, compile_plan, validate_graph
-from flows.models import CanvasType, Flow, FlowVersion
+from flows.models import CanvasType, Flow, FlowVersion, Run
 from flows.workers import worker_types
+from stitch.errors import FieldError
 from stitch.models import User
 
 
@@ -62,3 +63,26 @@ def flow_update(*, flow: Flow, **changes: Any) -> Flow:
     if is_workflow and (current is None or current.graph != locked.graph):
         _version_create(flow=locked)
     return locked
+
+
+@transaction.atomic
+def flow_delete(*, flow: Flow) -> None:
+    """Delete a canvas with its versions, runs and entities; child canvases are kept
+    (their parent becomes empty). Runs go first: they PROTECT the versions they are
+    pinned to, which would otherwise block the cascade."""
+    # Lock the flow: a run or version created concurrently for it waits on this row
+    # (its foreign-key check) and then fails, instead of slipping in between the
+    # two deletes and blocking the cascade.
+    locked = Flow.objects.select_for_update().get(pk=flow.pk)
+    Run.objects.filter(flow_version__flow=locked).delete()
+    locked.delete()
+
+
+def parent_check(*, flow: Flow | None, parent: Flow | None) -> None:
+    """Refuse a parent that would put `flow` below itself (FieldError on parent_id)."""
+    current, seen = parent, set()
+    while current is not None and flow is not None and current.pk not in seen:
+        if current.pk == flow.pk:
+            raise FieldError("parent_id", "a flow cannot be its own ancestor")
+        seen.add(current.pk)
+        current = current.parent

@@ -1,9 +1,22 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from flows.views import FlowViewSet, RunViewSet
+from flows.runs_api import CallbackView, FlowRunsView, RunViewSet
+from flows.views import FlowVersionViewSet, FlowViewSet
 
 router = SimpleRouter()
 router.register("flows", FlowViewSet, basename="flow")
+router.register(
+    r"flows/(?P<flow_id>[0-9a-fA-F-]{36})/versions", FlowVersionViewSet, basename="flow-version"
+)
 router.register("runs", RunViewSet, basename="run")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("flows/<uuid:flow_id>/runs/", FlowRunsView.as_view(), name="flow-runs"),
+    path(
+        "runs/<uuid:run_id>/nodes/<str:node_id>/callback/",
+        CallbackView.as_view(),
+        name="run-node-callback",
+    ),
+    *router.urls,
+]

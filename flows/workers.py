@@ -18,13 +18,24 @@ class WorkerCall:
     node_id: str
     input: Any
     config: dict[str, Any]
+    # Which firing of the node this is (retries count up); a worker that finishes
+    # later (`delay`) hands it back so a stale result is never applied.
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
 class WorkerOutcome:
-    status: str  # "completed" | "failed"
+    # "completed" | "failed"; or "running": the worker reports later through the
+    # completion path itself (as `delay` does with a scheduled job).
+    status: str
     output: Any = None
     error: str | None = None
+
+
+class RetryableWorkerError(Exception):
+    """A transient failure (network error, timeout, 5xx, 429): the dispatch job is
+    retried with exponential backoff, and the node fails with this message once the
+    node's `retries` are used up."""
 
 
 BuiltinWorker = Callable[[WorkerCall], Awaitable[WorkerOutcome]]

@@ -6,9 +6,14 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import ProtectedError, QuerySet, RestrictedError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -29,6 +34,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = ValidationError(detail)
     elif isinstance(exc, FieldError):
         exc = ValidationError({exc.field: [exc.message]})
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        return Response(
+            {"detail": "Still in use by other records; remove those first."},
+            status=status.HTTP_409_CONFLICT,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled error in %s", context.get("view"), exc_info=exc)
@@ -36,6 +46,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
     return response
+
+
+class Pagination(PageNumberPagination):
+    """`?page=N` and `?page_size=N` (capped, so one request cannot dump a table)."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 def limit_to_owned_flows(serializer: serializers.Serializer, *field_names: str) -> None:
@@ -60,4 +77,37 @@ class OwnedQuerysetMixin:
     request: Any
 
     def scope(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(**{self.owner_field: self.request.user})
+        user = getattr(self.request, "user", None)
+        # Schema generation (swagger_fake_view) runs with an anonymous user: it only
+        # needs the model, and filtering on AnonymousUser would raise.
+        if getattr(self, "swagger_fake_view", False) or user is None or not user.is_authenticated:
+            return queryset.none()
+        return queryset.filter(**{self.owner_field: user})
+
+
+@csrf_exempt  # a POST to an unknown URL is a 404, not a CSRF failure page
+def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+    """Last /api/ route: unknown URLs answer JSON, never Django's HTML 404 page.
+
+    A known URL missing its trailing slash is redirected with 308, which (unlike
+    Django's APPEND_SLASH 301) keeps the method and body of a POST.
+    """
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            query = request.META.get("QUERY_STRING")
+            target = request.path + "/" + (f"?{query}" if query else "")
+            response = HttpResponseRedirect(target)
+            response.status_code = 308
+            return response
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: JSON under /api/ (clients parse it), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)

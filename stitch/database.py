@@ -37,6 +37,13 @@ def embedded_database_url(data_dir: Path) -> str:
     pgserver ships PostgreSQL binaries in its wheel and keeps the server running
     across processes that share the data directory, so the demo needs no setup.
     """
+    import logging
+    import warnings
+
+    # pgserver logs every process exit at INFO and platformdirs warns about a missing
+    # XDG_RUNTIME_DIR (it falls back to /tmp): noise on every manage.py call.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver  # imported lazily: only the zero-config demo needs it
 
     data_dir.mkdir(parents=True, exist_ok=True)

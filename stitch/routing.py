@@ -1,7 +1,15 @@
-"""Websocket routes (the realtime consumer is added by the entities issue)."""
+"""Websocket routes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import re_path
+
+from entities.consumers import CanvasConsumer
+
+websocket_urlpatterns: list[Any] = [
+    # Any id segment reaches the consumer, so a malformed id closes with 4404
+    # instead of failing the handshake.
+    re_path(r"^ws/flows/(?P<canvas_id>[^/]+)/$", CanvasConsumer.as_asgi()),
+]

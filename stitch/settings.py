@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from stitch.database import embedded_database_url, parse_database_url
-from stitch.env import env_bool, env_int, env_list, env_str
+from stitch.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STITCH_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "procrastinate.contrib.django",
     "channels",
     "stitch",
@@ -48,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # uvicorn serves no static files; WhiteNoise serves the admin's CSS/JS in-process.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,13 +116,33 @@ WORKER_DEFAULT_TIMEOUT_SECONDS = env_int("WORKER_DEFAULT_TIMEOUT_SECONDS", 30, m
 WORKER_DEFAULT_RETRIES = env_int("WORKER_DEFAULT_RETRIES", 3, minimum=0)
 WORKER_CALLBACK_TIMEOUT_SECONDS = env_int("WORKER_CALLBACK_TIMEOUT_SECONDS", 3600, minimum=1)
 WORKER_ALLOW_PRIVATE_ADDRESSES = env_bool("WORKER_ALLOW_PRIVATE_ADDRESSES", True)
+# Backoff before retry n (0-based) of a failed dispatch: base * 2**n seconds.
+WORKER_RETRY_BACKOFF_SECONDS = env_float("WORKER_RETRY_BACKOFF_SECONDS", 2.0, minimum=0)
+# procrastinate: async dispatch jobs overlap their HTTP waits; `concurrency` of them
+# run at once per worker process. A worker silent for `stalled_worker_timeout` is
+# pruned and its jobs retried (flows.tasks.retry_stalled_jobs). Finished jobs are
+# deleted: kept rows slow down job claiming.
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env_int("WORKER_CONCURRENCY", 20, minimum=1),
+    "delete_jobs": "successful",
+    "stalled_worker_timeout": 30.0,
+}
 
 # --- Webhooks -------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
 WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = env_int("WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300)
+# Events still pending/processing this long after receipt/claim are treated as left
+# behind by a crash and processed again by the periodic sweep (processing takes ms).
+WEBHOOK_RECOVERY_AFTER_SECONDS = env_int("WEBHOOK_RECOVERY_AFTER_SECONDS", 60, minimum=1)
 
 # --- Media and storage ----------------------------------------------------------
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
+# Decompression-bomb guard: a few KB of PNG can claim 100k x 100k pixels. 50 MP covers
+# any real camera photo (Pillow alone would only refuse past about 179 MP).
+MEDIA_MAX_IMAGE_PIXELS = env_int("MEDIA_MAX_IMAGE_PIXELS", 50_000_000, minimum=1)
+MEDIA_THUMBNAIL_SIZE = env_int("MEDIA_THUMBNAIL_SIZE", 320, minimum=16)
+# Lifetime of presigned S3 URLs handed out in API responses and worker outputs.
+MEDIA_S3_URL_EXPIRE_SECONDS = env_int("MEDIA_S3_URL_EXPIRE_SECONDS", 3600, minimum=60)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")) or VAR_DIR / "media")
 MEDIA_URL = "/media-files/"
 MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET") or None
@@ -134,7 +158,9 @@ if MEDIA_S3_BUCKET:
             "access_key": env_str("MEDIA_S3_ACCESS_KEY_ID") or None,
             "secret_key": env_str("MEDIA_S3_SECRET_ACCESS_KEY") or None,
             "querystring_auth": True,
-            "file_overwrite": False,
+            "querystring_expire": MEDIA_S3_URL_EXPIRE_SECONDS,
+            # Keys carry a fresh uuid, so the existence check (a HEAD per upload) is waste.
+            "file_overwrite": True,
         },
     }
 else:
@@ -148,6 +174,9 @@ STORAGES = {
 }
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Serve straight from the apps' static dirs: no collectstatic step for the demo.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -156,11 +185,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "stitch.api.Pagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50, minimum=1),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "stitch.api.exception_handler",
-    "DEFAULT_FILTER_BACKENDS": [],
+    # Typed query filters: a malformed value is a 400 naming the parameter.
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stitch API",
@@ -168,6 +198,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI assets served from this app (drf-spectacular-sidecar), not a CDN:
+    # the docs work offline and the browser talks to nobody else.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -185,7 +220,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
-    "loggers": {"procrastinate": {"level": "WARNING"}},
+    "loggers": {"procrastinate": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
 }
 
 # The seed's index names (idx_stitch_entities_current_node_id, ...) are longer than

@@ -1,8 +1,10 @@
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from entities.pages import flow_live
+from stitch.api import api_not_found
 from stitch.health import healthz, readyz
 
 api_patterns: list[URLPattern | URLResolver] = [
@@ -13,11 +15,16 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("entities.urls")),
     path("", include("webhooks.urls")),
     path("", include("media.urls")),
+    # Keep last: anything unmatched under /api/ is a JSON 404.
+    re_path(r"^(?P<unmatched>.*)$", api_not_found, name="api-not-found"),
 ]
+
+handler500 = "stitch.api.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("flows/<uuid:pk>/live/", flow_live, name="flow-live"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]

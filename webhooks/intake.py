@@ -1,13 +1,144 @@
-"""Inbound webhook endpoint (SPEC section 7), built by the webhooks issue."""
+"""Inbound webhook endpoint (SPEC section 7): `POST /api/webhooks/{endpoint_slug}/`.
+
+No login: the caller is authenticated by the signature. The request only verifies and
+stores; mapping, entities and runs happen in the background job.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+
+from webhooks import services, signatures
+from webhooks.models import WebhookConfig
+
+
+class Refused(Exception):
+    def __init__(self, status: int, body: dict[str, Any]):
+        super().__init__(body)
+        self.response = JsonResponse(body, status=status)
+
+
+def _config(endpoint_slug: str) -> WebhookConfig:
+    config = WebhookConfig.objects.filter(endpoint_slug=endpoint_slug).first()
+    if config is None:
+        raise Refused(404, {"detail": f"No webhook endpoint {endpoint_slug!r}."})
+    if not config.is_active:
+        raise Refused(410, {"detail": f"Webhook endpoint {endpoint_slug!r} is inactive."})
+    return config
+
+
+def _body(request: HttpRequest) -> bytes:
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    too_big = Refused(413, {"body": [f"Request body exceeds {limit} bytes."]})
+    declared = request.headers.get("Content-Length") or "0"
+    if not declared.isdigit():
+        raise Refused(400, {"Content-Length": ["Content-Length must be a number."]})
+    # Refuse on the declared size before reading anything, then bound the read itself:
+    # a chunked body declares nothing.
+    if int(declared) > limit:
+        raise too_big
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise too_big
+    return body
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    try:
+        # NaN/Infinity are Python's extension, not JSON; PostgreSQL's jsonb refuses them.
+        payload = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise Refused(400, {"body": [f"Request body is not valid JSON ({exc})."]}) from exc
+    if not isinstance(payload, dict):
+        raise Refused(400, {"body": ["Request body must be a JSON object."]})
+    # jsonb cannot store the NUL character; refuse it here rather than fail on insert.
+    if b"\\u0000" in body and _has_nul(payload):
+        raise Refused(400, {"body": ["Request body must not contain \\u0000."]})
+    return payload
+
+
+def _authenticate(config: WebhookConfig, headers: Mapping[str, str], body: bytes) -> None:
+    """Raise SignatureError unless the delivery may be accepted (SPEC 7.2)."""
+    if config.secret:
+        # With a secret the signature is mandatory, whatever require_signature says.
+        signatures.verify(source=config.source, secret=config.secret, headers=headers, body=body)
+    elif config.require_signature:
+        raise signatures.SignatureError(
+            "this endpoint requires a signature but has no secret configured"
+        )
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def provider_event_id(
+    *, source: str, headers: Mapping[str, str], payload: dict[str, Any]
+) -> str | None:
+    """The provider's id of this delivery (SPEC 7.4); None when it sent none."""
+    scheme = signatures.scheme_for(source)
+    if scheme is signatures.STRIPE:
+        return _scalar(payload.get("id"))
+    if scheme is signatures.STANDARD:
+        return _scalar(headers.get("webhook-id"))
+    if scheme is signatures.TYPEFORM:
+        return _scalar(payload.get("event_id"))
+    if scheme is signatures.CALENDLY:
+        # Calendly sends no delivery id; an invitee's URI plus the event name
+        # (invitee.created / invitee.canceled) identifies one notification.
+        inner = payload.get("payload")
+        uri = _scalar(inner.get("uri")) if isinstance(inner, dict) else None
+        event = _scalar(payload.get("event"))
+        return f"{uri}/{event}" if uri and event else None
+    return _scalar(headers.get("X-Webhook-Id")) or _scalar(payload.get("id"))
 
 
 @csrf_exempt
 @require_POST
 def webhook_intake(request: HttpRequest, endpoint_slug: str) -> JsonResponse:
-    return JsonResponse({"detail": "Webhook intake is not available yet."}, status=501)
+    try:
+        config = _config(endpoint_slug)
+        body = _body(request)
+        payload = _payload(body)
+    except Refused as refused:
+        return refused.response
+    try:
+        _authenticate(config, request.headers, body)
+    except signatures.SignatureError as exc:
+        services.webhook_event_refuse(config=config, payload=payload, error=f"signature: {exc}")
+        return JsonResponse({"detail": f"Invalid webhook signature: {exc}."}, status=401)
+    event, created = services.webhook_event_accept(
+        config=config,
+        payload=payload,
+        provider_event_id=provider_event_id(
+            source=config.source, headers=request.headers, payload=payload
+        ),
+    )
+    return JsonResponse(
+        {"event_id": str(event.id), "status": event.status}, status=202 if created else 200
+    )

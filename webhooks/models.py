@@ -79,6 +79,12 @@ class WebhookEvent(models.Model):
     )
     error = models.TextField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # False for deliveries refused at the door (bad or missing signature): they are kept
+    # for the audit trail but never processed or replayed.
+    accepted = models.BooleanField(default=True, db_default=True)
+    # When a job last claimed the event (pending -> processing). A claim older than
+    # WEBHOOK_RECOVERY_AFTER_SECONDS belongs to a crashed worker and may be taken over.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "stitch_webhook_events"

@@ -9,6 +9,10 @@ from rest_framework import serializers
 from flows.models import Flow
 from stitch.api import limit_to_owned_flows
 from webhooks.models import WebhookConfig, WebhookEvent
+from webhooks.validation import webhook_config_problems
+
+# Model field -> request field, for errors found by the shared config checks.
+_REQUEST_NAMES = {"canvas": "canvas_id", "workflow": "workflow_id"}
 
 
 class WebhookConfigSerializer(serializers.ModelSerializer):
@@ -47,6 +51,31 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         limit_to_owned_flows(self, "canvas_id", "workflow_id")
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("secret") == "":
+            attrs["secret"] = None  # an empty secret means "no secret", never a signing key
+        instance = self.instance
+
+        def current(name: str) -> Any:
+            return attrs[name] if name in attrs else getattr(instance, name, None)
+
+        problems = webhook_config_problems(
+            canvas=current("canvas"),
+            workflow=current("workflow"),
+            entry_edge_id=current("entry_edge_id"),
+            entity_mapping=current("entity_mapping")
+            if instance or "entity_mapping" in attrs
+            else {},
+            source=current("source"),
+            secret=current("secret"),
+            endpoint_slug=current("endpoint_slug"),
+        )
+        if problems:
+            raise serializers.ValidationError(
+                {_REQUEST_NAMES.get(field, field): messages for field, messages in problems.items()}
+            )
+        return attrs
+
     def get_has_secret(self, config: WebhookConfig) -> bool:
         return bool(config.secret)
 
@@ -73,5 +102,6 @@ class WebhookEventSerializer(serializers.ModelSerializer):
             "status",
             "error",
             "processed_at",
+            "accepted",
         ]
         read_only_fields = fields

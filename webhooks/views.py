@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from rest_framework import mixins, viewsets
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from stitch.api import OwnedQuerysetMixin
-from webhooks.models import WebhookConfig, WebhookEvent
+from webhooks import services
+from webhooks.models import WebhookConfig, WebhookEvent, WebhookEventStatus
 from webhooks.serializers import WebhookConfigSerializer, WebhookEventSerializer
 
 
@@ -16,16 +22,30 @@ class WebhookConfigViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
         return self.scope(WebhookConfig.objects.all())
 
 
+class WebhookEventFilter(filters.FilterSet):
+    webhook_config_id = filters.UUIDFilter(field_name="webhook_config_id")
+    status = filters.ChoiceFilter(choices=WebhookEventStatus.choices)
+
+    class Meta:
+        model = WebhookEvent
+        fields = ["webhook_config_id", "status"]
+
+
 class WebhookEventViewSet(
     OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = WebhookEventSerializer
     owner_field = "webhook_config__canvas__owner"
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = WebhookEventFilter
 
     def get_queryset(self) -> QuerySet[WebhookEvent]:
-        queryset = self.scope(WebhookEvent.objects.all())
-        params = self.request.query_params
-        for name in ("webhook_config_id", "status"):
-            if params.get(name):
-                queryset = queryset.filter(**{name: params[name]})
-        return queryset
+        return self.scope(WebhookEvent.objects.all())
+
+    @extend_schema(request=None, responses={202: WebhookEventSerializer})
+    @action(detail=True, methods=["post"])
+    def replay(self, request: Request, pk: str | None = None) -> Response:
+        """Process the stored event again (a completed one starts a new run)."""
+        event = self.get_object()
+        replayed = services.webhook_event_replay(event_id=event.pk)
+        return Response(self.get_serializer(replayed).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,185 @@
+"""Operators' admin for canvases, their versions and runs (SPEC section 11)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+from flows import run_admin, services
+from flows.graph import GraphInvalid
+from flows.models import Flow, FlowVersion, Run
+from stitch.errors import FieldError
+
+
+class PrettyJSONField(forms.JSONField):
+    """A JSON textarea that shows the stored value indented, so operators can read it."""
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class FlowAdminForm(forms.ModelForm):
+    graph = PrettyJSONField(
+        widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "style": "font-family: monospace"}),
+        help_text='{"nodes": [...], "edges": [...]} — workflow graphs are validated on save.',
+    )
+
+    class Meta:
+        model = Flow
+        fields = ["owner", "name", "canvas_type", "parent", "graph"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        parent, owner = cleaned.get("parent"), cleaned.get("owner")
+        if parent is not None and owner is not None and parent.owner_id != owner.pk:
+            self.add_error("parent", "The parent canvas must belong to the same owner.")
+        try:
+            services.parent_check(flow=self.instance if self.instance.pk else None, parent=parent)
+        except FieldError as exc:
+            self.add_error("parent", exc.message)
+        graph, canvas_type = cleaned.get("graph"), cleaned.get("canvas_type")
+        if "graph" in cleaned and canvas_type:
+            try:
+                services.graph_check(graph=graph, canvas_type=canvas_type)
+            except GraphInvalid as exc:
+                # Every problem shown inline on the graph field, naming its node/edge.
+                self.add_error("graph", [str(problem) for problem in exc.problems])
+        return cleaned
+
+
+@admin.register(Flow)
+class FlowAdmin(admin.ModelAdmin):
+    form = FlowAdminForm
+    list_display = ["name", "canvas_type", "owner", "parent", "version_number", "updated_at"]
+    list_filter = ["canvas_type", "created_at"]
+    search_fields = ["name", "owner__username", "id"]
+    list_select_related = ["owner", "parent", "current_version"]
+    autocomplete_fields = ["owner", "parent"]
+    readonly_fields = ["id", "version_history", "created_at", "updated_at"]
+
+    @admin.display(description="version", ordering="current_version__number")
+    def version_number(self, flow: Flow) -> int | None:
+        return flow.current_version.number if flow.current_version else None
+
+    @admin.display(description="versions")
+    def version_history(self, flow: Flow) -> str:
+        versions = flow.versions.order_by("-number").only("id", "number", "created_at")[:20]
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                '<a href="{}">v{}</a> — {}',
+                (
+                    (reverse("admin:flows_flowversion_change", args=[v.pk]), v.number, v.created_at)
+                    for v in versions
+                ),
+            )
+            or "—"
+        )
+
+    def save_model(self, request: HttpRequest, obj: Flow, form: Any, change: bool) -> None:
+        # Through the services, so a changed workflow graph gets its new version
+        # exactly as it does through the API.
+        data = form.cleaned_data
+        fields = {k: data[k] for k in ("name", "graph", "canvas_type", "parent")}
+        if change:
+            saved = services.flow_update(flow=obj, owner=data["owner"], **fields)
+        else:
+            saved = services.flow_create(owner=data["owner"], **fields)
+        # The admin reads obj.pk afterwards (redirect, log entry).
+        obj.pk, obj.current_version = saved.pk, saved.current_version
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The only PROTECT is Run -> FlowVersion, and flow_delete removes those runs
+        # first, so the confirmation page must not refuse; it lists the runs instead.
+        # Versions cannot be deleted one by one, but go with their flow.
+        deleted, counts, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        runs = Run.objects.filter(flow_version__flow__in=list(objs)).count()
+        if runs:
+            counts[str(Run._meta.verbose_name_plural)] = runs
+        perms_needed.discard(str(FlowVersion._meta.verbose_name))
+        return deleted, counts, perms_needed, []
+
+    def delete_model(self, request: HttpRequest, obj: Flow) -> None:
+        services.flow_delete(flow=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Flow]) -> None:
+        for flow in queryset:
+            services.flow_delete(flow=flow)
+
+
+@admin.register(FlowVersion)
+class FlowVersionAdmin(admin.ModelAdmin):
+    list_display = ["flow", "number", "created_at"]
+    list_filter = ["created_at"]
+    search_fields = ["flow__name", "flow__id"]
+    list_select_related = ["flow"]
+    fields = readonly_fields = ("id", "flow", "number", "graph", "plan", "created_at")
+
+    # Versions are immutable snapshots that runs are pinned to.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["id", "flow", "version_number", "status", "entity", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["id", "flow__name", "entity__name"]
+    list_select_related = ["flow", "flow_version", "entity"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = (
+        "id",
+        "flow",
+        "flow_version",
+        "entity",
+        "status",
+        "input",
+        "trigger",
+        "created_at",
+        "updated_at",
+        "finished_at",
+        "node_table",
+    )
+    actions = ["cancel_runs", "retry_failed_nodes"]
+
+    @admin.display(description="node states")
+    def node_table(self, run: Run) -> str:
+        return run_admin.node_table(run)
+
+    @admin.action(description="Cancel selected runs")
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        run_admin.cancel_runs(self, request, queryset)
+
+    @admin.action(description="Retry the failed nodes of selected runs")
+    def retry_failed_nodes(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        run_admin.retry_failed_nodes(self, request, queryset)
+
+    @admin.display(description="version", ordering="flow_version__number")
+    def version_number(self, run: Run) -> int:
+        return run.flow_version.number
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
+        return super().get_queryset(request).select_related("flow", "flow_version", "entity")
+
+    # Runs are created and changed only by the engine.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

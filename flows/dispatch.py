@@ -1,0 +1,159 @@
+"""Worker dispatch (SPEC 5): what to send, the signed HTTP call, and how its answer is
+read. Runs in the task worker, never inside a transaction or a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+from django.conf import settings
+
+from flows.engine.plan import plan_for
+from flows.engine.tokens import callback_url, sign_body
+from flows.models import NodeStatus, RunNode, RunStatus
+from flows.workers import RetryableWorkerError, WorkerCall, WorkerOutcome, builtin_worker
+
+EXCERPT = 300
+
+
+@dataclass(frozen=True)
+class Target:
+    call: WorkerCall
+    url: str | None
+    worker_type: str | None
+    timeout: float
+    retries: int
+
+
+def _number(value: Any, default: float, minimum: float = 0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        return default
+    return float(value)
+
+
+def load_target(*, run_id: str, node_id: str, attempt: int) -> Target | None:
+    """The node to dispatch, or None when this job is stale (node retried, finished,
+    or the run cancelled since the job was deferred)."""
+    row = (
+        RunNode.objects.filter(
+            run_id=run_id, node_id=node_id, attempts=attempt, status=NodeStatus.RUNNING
+        )
+        .exclude(run__status=RunStatus.CANCELLED)
+        .values("template_id", "input", "run__flow_version_id")
+        .first()
+    )
+    if row is None:
+        return None
+    data = plan_for(row["run__flow_version_id"]).data(row["template_id"])
+    call = WorkerCall(
+        run_id=run_id, node_id=node_id, input=row["input"], config=data, attempt=attempt
+    )
+    return Target(
+        call=call,
+        url=data.get("webhookUrl") or None,
+        worker_type=data.get("workerType") or None,
+        timeout=_number(data.get("timeoutSeconds"), settings.WORKER_DEFAULT_TIMEOUT_SECONDS, 0.1),
+        retries=int(_number(data.get("retries"), settings.WORKER_DEFAULT_RETRIES)),
+    )
+
+
+async def perform(target: Target) -> WorkerOutcome:
+    """Run the node's worker once. Raises RetryableWorkerError for transient failures."""
+    if target.url:
+        return await http_dispatch(target)
+    worker = builtin_worker(str(target.worker_type))
+    if worker is None:
+        return WorkerOutcome("failed", error=f"unknown workerType {target.worker_type!r}")
+    try:
+        return await asyncio.wait_for(worker(target.call), timeout=target.timeout)
+    except TimeoutError as exc:
+        raise RetryableWorkerError(f"worker timed out after {target.timeout:g}s") from exc
+
+
+# --- outbound address policy -----------------------------------------------------------
+async def ensure_allowed(url: str) -> None:
+    """Refuse private, loopback and link-local destinations unless allowed by
+    WORKER_ALLOW_PRIVATE_ADDRESSES (an SSRF guard for installations that need one)."""
+    if settings.WORKER_ALLOW_PRIVATE_ADDRESSES:
+        return
+    host = urlparse(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise RetryableWorkerError(f"cannot resolve {host}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise PermissionError(f"{host} resolves to non-public address {address}")
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+_clients: dict[int, httpx.AsyncClient] = {}
+
+
+def _client() -> httpx.AsyncClient:
+    """One pooled client per event loop (connections are reused across dispatches)."""
+    loop_id = id(asyncio.get_running_loop())
+    client = _clients.get(loop_id)
+    if client is None or client.is_closed:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        client = _clients[loop_id] = httpx.AsyncClient(limits=limits, follow_redirects=False)
+    return client
+
+
+def dispatch_body(call: WorkerCall) -> bytes:
+    payload = {
+        "run_id": call.run_id,
+        "node_id": call.node_id,
+        "input": call.input,
+        "config": call.config,
+        "callback_url": callback_url(call.run_id, call.node_id),
+    }
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+async def http_dispatch(target: Target) -> WorkerOutcome:
+    url = str(target.url)
+    try:
+        await ensure_allowed(url)
+    except PermissionError as exc:
+        return WorkerOutcome("failed", error=str(exc))
+    body = dispatch_body(target.call)
+    headers = {"Content-Type": "application/json", "X-Stitch-Signature": sign_body(body)}
+    try:
+        response = await _client().post(url, content=body, headers=headers, timeout=target.timeout)
+    except httpx.TimeoutException as exc:
+        raise RetryableWorkerError(f"worker timed out after {target.timeout:g}s") from exc
+    except httpx.HTTPError as exc:
+        raise RetryableWorkerError(f"worker unreachable: {exc!r}") from exc
+    return read_reply(response)
+
+
+def read_reply(response: httpx.Response) -> WorkerOutcome:
+    """2xx: running until the callback, or a synchronous result; 5xx/429: retry;
+    anything else fails the node at once with the status and a body excerpt."""
+    code = response.status_code
+    excerpt = response.text[:EXCERPT]
+    if code == 429 or code >= 500:
+        raise RetryableWorkerError(f"worker answered HTTP {code}: {excerpt}")
+    if not 200 <= code < 300:
+        return WorkerOutcome("failed", error=f"worker answered HTTP {code}: {excerpt}")
+    try:
+        reply = response.json()
+    except ValueError:
+        return WorkerOutcome("running")
+    if isinstance(reply, dict) and reply.get("status") in ("completed", "failed"):
+        error = reply.get("error")
+        return WorkerOutcome(
+            reply["status"],
+            output=reply.get("output"),
+            error=str(error) if error is not None else None,
+        )
+    return WorkerOutcome("running")

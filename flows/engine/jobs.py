@@ -1,0 +1,43 @@
+"""Deferring engine jobs on Django's own database connection.
+
+Jobs are inserted by the same transaction that changes the run, so a job exists
+exactly when its state change committed. `manage.py procrastinate worker` swaps the
+app's connector for a pooled one (for LISTEN/NOTIFY); a job deferred through that
+connector would commit on its own, so the engine always defers through a job manager
+bound to a Django connector instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from procrastinate import manager
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.jobs import JobDeferrer
+from procrastinate.tasks import Task
+
+from flows.models import RunNode
+
+
+@functools.cache
+def _django_job_manager() -> manager.JobManager:
+    return manager.JobManager(DjangoConnector())
+
+
+def defer_on_django(task: Task[Any, Any, Any], *kwargs: dict[str, Any], **options: Any) -> None:
+    """Defer one job per kwargs dict in one INSERT, inside the current transaction."""
+    if not kwargs:
+        return
+    job = task.configure(**options).job
+    JobDeferrer(job_manager=_django_job_manager(), job=job).batch_defer(*kwargs)
+
+
+def dispatch_defer(nodes: Sequence[RunNode]) -> None:
+    from flows.tasks import dispatch_node
+
+    defer_on_django(
+        dispatch_node,
+        *({"run_id": str(n.run_id), "node_id": n.node_id, "attempt": n.attempts} for n in nodes),
+    )

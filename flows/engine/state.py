@@ -1,0 +1,386 @@
+"""Node transitions of one locked run, applied within one transaction.
+
+A `Step` is created by a service that already holds the run row lock
+(`select_for_update`). It changes node rows and the run's counters, then `finish()`
+writes the run status, defers worker dispatch jobs in the same transaction, moves
+the run's entity and queues websocket notices for after the commit. Because every
+change to a run goes through its row lock, the counters here need no other lock, and
+one callback touches a handful of rows whatever the size of the fan-out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from entities import realtime
+from flows.engine import movement
+from flows.engine.plan import Plan, edge_contribution, path_value
+from flows.models import NodeStatus, Run, RunNode, RunStatus
+
+ACTIVE = {NodeStatus.RUNNING, NodeStatus.WAITING_FOR_USER}
+_RUN_FIELDS = [
+    "status",
+    "running_count",
+    "waiting_count",
+    "failed_count",
+    "done_count",
+    "finished_at",
+    "updated_at",
+]
+
+
+def instance_id(template_id: str, index: int) -> str:
+    return f"{template_id}_{index}"
+
+
+class Step:
+    def __init__(self, run: Run, plan: Plan):
+        self.run = run
+        self.plan = plan
+        self.now = timezone.now()
+        self.rows: dict[str, RunNode] = {}
+        self.dirty: dict[str, RunNode] = {}
+        self.new_rows: list[RunNode] = []
+        self.to_dispatch: list[RunNode] = []
+        self.notices: list[tuple[str, str]] = []
+        self.outcomes: list[tuple[str, str]] = []  # (template id, completed|failed)
+        self.done_before = run.done_count
+
+    # --- rows -------------------------------------------------------------------
+    def row(self, node_id: str) -> RunNode:
+        if node_id not in self.rows:
+            self.rows[node_id] = RunNode.objects.get(run=self.run, node_id=node_id)
+        return self.rows[node_id]
+
+    def adopt(self, node: RunNode) -> RunNode:
+        self.rows.setdefault(node.node_id, node)
+        return self.rows[node.node_id]
+
+    def touch(self, node: RunNode) -> None:
+        if node.pk is not None:
+            self.dirty[node.node_id] = node
+
+    def _set_status(self, node: RunNode, status: str) -> None:
+        node.status = status
+        self.touch(node)
+        self.notices.append((node.node_id, status))
+
+    # --- transitions --------------------------------------------------------------
+    def fire(self, node: RunNode, node_input: Any) -> None:
+        """Start a node whose upstream is complete."""
+        node.input = node_input
+        node.started_at = self.now
+        node.finished_at = None
+        node.error = None
+        node.attempts += 1
+        if node.index is not None:
+            self._collector_for(node).branch_active += 1
+        if node.kind == "worker":
+            self._set_status(node, NodeStatus.RUNNING)
+            node.callback_deadline = self.now + timedelta(seconds=self._callback_timeout(node))
+            self.run.running_count += 1
+            self.to_dispatch.append(node)
+        elif node.kind == "ux":
+            # A person completes it; what it received is shown as its output meanwhile.
+            self._set_status(node, NodeStatus.WAITING_FOR_USER)
+            node.output = node_input
+            self.run.waiting_count += 1
+        elif node.kind == "splitter":
+            self._fire_splitter(node, node_input)
+        elif node.kind == "collector":
+            self.complete(node, self._collected(node))
+
+    def refire(self, node: RunNode) -> None:
+        """Retry a failed node with the input it had."""
+        self.run.failed_count -= 1
+        if node.index is not None:
+            collector = self._collector_for(node)
+            collector.branch_failed -= 1
+            if collector.status == NodeStatus.FAILED:
+                # Its failure named this instance; it waits for the branch again.
+                self.run.failed_count -= 1
+                collector.error = None
+                collector.finished_at = None
+                self._set_status(collector, NodeStatus.PENDING)
+        self.fire(node, node.input)
+
+    def complete(self, node: RunNode, output: Any) -> None:
+        self._leave(node)
+        node.output = output
+        node.error = None
+        node.finished_at = self.now
+        node.callback_deadline = None
+        self._set_status(node, NodeStatus.COMPLETED)
+        if node.index is None:
+            self.run.done_count += 1
+        self.outcomes.append((node.template_id, "completed"))
+        if node.kind == "splitter" and node.template_id in self.plan.splits:
+            self._split(node, output)
+        elif node.index is not None:
+            self._release_instance(node)
+        else:
+            self._release(node.template_id)
+
+    def fail(self, node: RunNode, error: str) -> None:
+        self._leave(node)
+        node.error = error
+        node.finished_at = self.now
+        node.callback_deadline = None
+        self._set_status(node, NodeStatus.FAILED)
+        self.run.failed_count += 1
+        self.outcomes.append((node.template_id, "failed"))
+        if node.index is not None:
+            collector = self._collector_for(node)
+            collector.branch_failed += 1
+            self._check_collector(collector)
+
+    def _leave(self, node: RunNode) -> None:
+        """Counters for a node leaving an active state."""
+        if node.status == NodeStatus.RUNNING:
+            self.run.running_count -= 1
+        elif node.status == NodeStatus.WAITING_FOR_USER:
+            self.run.waiting_count -= 1
+        if node.index is not None and node.status in ACTIVE:
+            self._collector_for(node).branch_active -= 1
+
+    # --- walking the graph --------------------------------------------------------------
+    def start(self, entries: Iterable[RunNode], run_input: Any) -> None:
+        for node in entries:
+            self.fire(node, run_input)
+
+    def _release(self, template_id: str) -> None:
+        for target in self.plan.targets(template_id):
+            if target in self.plan.member_of:
+                continue  # instances are made by the split itself
+            node = self.row(target)
+            node.blockers -= 1
+            self.touch(node)
+            if node.kind == "collector":
+                self._check_collector(node)
+            elif node.blockers == 0 and node.status == NodeStatus.PENDING:
+                self.fire(node, self._merged_input(node.template_id, None))
+
+    def _release_instance(self, node: RunNode) -> None:
+        assert node.index is not None
+        collector = self._collector_for(node)
+        for target in self.plan.targets(node.template_id):
+            if target == collector.node_id:
+                collector.blockers -= 1
+                continue
+            nxt = self.row(instance_id(target, node.index))
+            nxt.blockers -= 1
+            self.touch(nxt)
+            if nxt.blockers == 0 and nxt.status == NodeStatus.PENDING:
+                self.fire(nxt, self._merged_input(target, node.index))
+        self._check_collector(collector)
+
+    def _merged_input(self, template_id: str, index: int | None) -> Any:
+        """Shallow merge of upstream outputs in edge order (SPEC 4)."""
+        merged: dict[str, Any] = {}
+        splitter = self.plan.member_of.get(template_id)
+        for edge_id in self.plan.upstream[template_id]:
+            source = self.plan.edges[edge_id]["source"]
+            if index is not None and source == splitter:
+                output = (self.row(source).output or [])[index]
+            elif index is not None:
+                output = self.row(instance_id(source, index)).output
+            else:
+                output = self.row(source).output
+            merged.update(edge_contribution(self.plan, edge_id, output))
+        return merged
+
+    # --- Splitter / Collector -------------------------------------------------------------
+    def _fire_splitter(self, node: RunNode, node_input: Any) -> None:
+        path = str(self.plan.data(node.template_id).get("arrayPath", ""))
+        try:
+            items = path_value(path, node_input)
+        except ValueError as exc:
+            self.fail(node, str(exc))
+            return
+        if not isinstance(items, list):
+            self.fail(node, f"arrayPath {path!r} did not find an array in the input")
+            return
+        self.complete(node, items)
+
+    def _split(self, splitter: RunNode, items: list[Any]) -> None:
+        """Instantiate every branch node once per element; fire the first ones."""
+        name = splitter.template_id
+        members = self.plan.members(name)
+        collector = self.row(self.plan.collector_of(name))
+        collector.blockers += len(items) * len(self.plan.tails(name))
+        collector.branch_active = 0
+        collector.branch_failed = 0
+        self.touch(collector)
+        for fetched in RunNode.objects.filter(run=self.run, node_id__in=members):
+            status = NodeStatus.RUNNING if items else NodeStatus.SKIPPED
+            template = self.adopt(fetched)
+            self._set_status(template, status)
+            if not items:
+                self.run.done_count += 1  # a skipped branch counts as done for progress
+        for index, item in enumerate(items):
+            for member in members:
+                upstream_members = [s for s in self.plan.sources(member) if s != name]
+                node = RunNode(
+                    run=self.run,
+                    node_id=instance_id(member, index),
+                    template_id=member,
+                    index=index,
+                    kind=self.plan.kinds[member],
+                    blockers=len(upstream_members),
+                )
+                self.new_rows.append(self.adopt(node))
+                if not upstream_members:
+                    only_splitter = len(self.plan.sources(member)) == 1
+                    self.fire(node, item if only_splitter else self._merged_input(member, index))
+        self._release(name)  # a direct Splitter -> Collector edge, if any
+        self._check_collector(collector)
+
+    def _collector_for(self, node: RunNode) -> RunNode:
+        splitter = self.plan.member_of[node.template_id]
+        collector = self.row(self.plan.collector_of(splitter))
+        self.touch(collector)
+        return collector
+
+    def _check_collector(self, collector: RunNode) -> None:
+        self.touch(collector)
+        if collector.status != NodeStatus.PENDING:
+            return
+        if collector.blockers == 0 and self._split_done(collector):
+            self.fire(collector, None)
+        elif collector.branch_active == 0 and collector.branch_failed > 0:
+            self._fail_collector(collector)
+
+    def _split_done(self, collector: RunNode) -> bool:
+        splitter = self.plan.collector_splitter(collector.template_id)
+        return splitter is None or self.row(splitter).status == NodeStatus.COMPLETED
+
+    def _fail_collector(self, collector: RunNode) -> None:
+        splitter = self.plan.collector_splitter(collector.template_id)
+        self._flush()  # instances failed in this step must be visible to the query
+        failed = (
+            RunNode.objects.filter(
+                run=self.run,
+                template_id__in=self.plan.members(splitter) if splitter else [],
+                status=NodeStatus.FAILED,
+            )
+            .exclude(index=None)
+            .order_by("index", "template_id")
+            .values_list("node_id", flat=True)
+        )
+        names = list(failed[:20])
+        more = collector.branch_failed - len(names)
+        suffix = f" and {more} more" if more > 0 else ""
+        collector.attempts += 1
+        self.fail(collector, f"failed instances: {', '.join(names)}{suffix}")
+
+    def _collected(self, collector: RunNode) -> list[Any]:
+        """Branch outputs in index order (several tails: merged per index)."""
+        splitter = self.plan.collector_splitter(collector.template_id)
+        if splitter is None:
+            return []
+        tails = self.plan.tails(splitter)
+        self._flush()  # instances completed in this step must be visible to the query
+        rows = (
+            RunNode.objects.filter(run=self.run, template_id__in=tails)
+            .exclude(index=None)
+            .values_list("template_id", "index", "output")
+        )
+        by_index: dict[int, dict[str, Any]] = {}
+        for template_id, index, output in rows:
+            by_index.setdefault(index or 0, {})[template_id] = output
+        result: list[Any] = []
+        for index in sorted(by_index):
+            outputs = by_index[index]
+            if len(tails) == 1:
+                result.append(outputs[tails[0]])
+                continue
+            merged: dict[str, Any] = {}
+            for tail in tails:
+                out = outputs[tail]
+                merged.update(out if isinstance(out, dict) else {tail: out})
+            result.append(merged)
+        members = RunNode.objects.filter(run=self.run, node_id__in=self.plan.members(splitter))
+        for fetched in members:
+            template = self.adopt(fetched)
+            if template.status == NodeStatus.RUNNING:
+                self._set_status(template, NodeStatus.COMPLETED)
+                self.run.done_count += 1
+        return result
+
+    # --- writing -------------------------------------------------------------------------
+    def _callback_timeout(self, node: RunNode) -> int:
+        value = self.plan.data(node.template_id).get("callbackTimeoutSeconds")
+        if isinstance(value, int | float) and value > 0:
+            return int(value)
+        return int(settings.WORKER_CALLBACK_TIMEOUT_SECONDS)
+
+    def _flush(self) -> None:
+        if self.new_rows:
+            RunNode.objects.bulk_create(self.new_rows)
+            self.new_rows = []
+        for node in self.dirty.values():
+            if node.pk is not None:
+                node.save()
+        self.dirty = {}
+
+    def finish(self) -> None:
+        self._flush()
+        run = self.run
+        before = run.status
+        if run.status != RunStatus.CANCELLED:
+            run.status = _run_status(run)
+        settled = run.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+        run.finished_at = self.now if settled else None
+        if settled:
+            from flows.engine.read import node_states
+
+            run.node_states = node_states(run)
+        run.save(update_fields=_RUN_FIELDS + (["node_states"] if settled else []))
+        just_completed = run.status == RunStatus.COMPLETED and before != RunStatus.COMPLETED
+        movement.apply(self, run_completed=just_completed)
+        _defer_dispatch(self.to_dispatch)
+        self._notify(status_changed=run.status != before)
+
+    def _notify(self, *, status_changed: bool) -> None:
+        run = self.run
+        notices = list(self.notices)
+        if status_changed:
+            notices.append(("", run.status))
+        if not notices:
+            return
+        canvas_id = movement.entity_canvas_id(run)
+
+        def send() -> None:
+            for node_id, status in notices:
+                realtime.run_updated(
+                    run_id=run.pk,
+                    flow_id=run.flow_id,
+                    canvas_id=canvas_id,
+                    node_id=node_id or None,
+                    status=status,
+                )
+
+        transaction.on_commit(send)
+
+
+def _run_status(run: Run) -> str:
+    if run.running_count > 0:
+        return RunStatus.RUNNING
+    if run.waiting_count > 0:
+        return RunStatus.WAITING
+    if run.failed_count > 0:
+        return RunStatus.FAILED
+    return RunStatus.COMPLETED
+
+
+def _defer_dispatch(nodes: list[RunNode]) -> None:
+    if nodes:
+        from flows.engine.jobs import dispatch_defer
+
+        dispatch_defer(nodes)

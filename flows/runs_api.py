@@ -1,0 +1,184 @@
+"""Run endpoints (SPEC 4, 5): start and list runs, node actions, worker callbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from entities.models import Entity
+from flows import engine
+from flows.engine.tokens import token_valid
+from flows.models import Flow, Run, RunNode
+from stitch.api import OwnedQuerysetMixin
+
+
+class RunSerializer(serializers.ModelSerializer):
+    flow_version: serializers.Field = serializers.SlugRelatedField(
+        slug_field="number", read_only=True
+    )
+    node_states = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "flow",
+            "flow_version",
+            "entity",
+            "status",
+            "input",
+            "trigger",
+            "node_states",
+            "created_at",
+            "updated_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_node_states(self, run: Run) -> dict[str, Any]:
+        # Live state is in the node rows; the seed column is only a settled snapshot.
+        return engine.node_states(run)
+
+
+class RunStartSerializer(serializers.Serializer):
+    input = serializers.JSONField(required=False, allow_null=True)
+    entity_id = serializers.UUIDField(required=False, allow_null=True)
+    trigger = serializers.DictField(required=False, allow_null=True)
+
+    def validate_entity_id(self, value: Any) -> Entity | None:
+        if value is None:
+            return None
+        user = self.context["request"].user
+        entity = Entity.objects.filter(pk=value, canvas__owner=user).first()
+        if entity is None:
+            raise serializers.ValidationError(f"entity {value} does not exist")
+        return entity
+
+
+class CallbackSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["completed", "failed"])
+    output = serializers.JSONField(required=False, allow_null=True)
+    error = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+class NodeCompleteSerializer(serializers.Serializer):
+    output = serializers.JSONField(required=False, allow_null=True)
+
+
+def _object_body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise serializers.ValidationError({"body": ["must be a JSON object"]})
+    return request.data
+
+
+def _engine_call(func: Any, **kwargs: Any) -> Any:
+    """Engine refusals as HTTP: a state conflict is 409, an unknown node 404."""
+    try:
+        return func(**kwargs), None
+    except engine.RunConflict as exc:
+        return None, Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    except engine.RunNotFound as exc:
+        return None, Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+
+
+class FlowRunsView(APIView):
+    """`GET` the runs of one of your flows; `POST {input?, entity_id?, trigger?}` starts one."""
+
+    def _flow(self, request: Request, flow_id: str) -> Flow:
+        return get_object_or_404(
+            Flow.objects.select_related("current_version"), pk=flow_id, owner=request.user
+        )
+
+    def get(self, request: Request, flow_id: str) -> Response:
+        flow = self._flow(request, flow_id)
+        paginator = PageNumberPagination()
+        queryset = Run.objects.filter(flow=flow).select_related("flow_version")
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(RunSerializer(page, many=True).data)
+
+    def post(self, request: Request, flow_id: str) -> Response:
+        flow = self._flow(request, flow_id)
+        serializer = RunStartSerializer(data=_object_body(request), context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        run = engine.run_start(
+            flow=flow,
+            input=data.get("input"),
+            entity=data.get("entity_id"),
+            trigger=data.get("trigger"),
+        )
+        run = Run.objects.select_related("flow_version").get(pk=run.pk)
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunViewSet(
+    OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Runs of your flows. Node actions: complete a UX node, retry a failed node."""
+
+    serializer_class = RunSerializer
+    owner_field = "flow__owner"
+    filterset_fields = ["status", "flow", "entity"]
+
+    def get_queryset(self) -> QuerySet[Run]:
+        return self.scope(Run.objects.select_related("flow_version"))
+
+    def _reply(self, run: Run) -> Response:
+        fresh = self.get_queryset().get(pk=run.pk)
+        return Response(RunSerializer(fresh).data)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        run, error = _engine_call(engine.run_cancel, run=self.get_object())
+        return error or self._reply(run)
+
+    @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>[^/]+)/complete")
+    def complete(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
+        run = self.get_object()
+        body = NodeCompleteSerializer(data=_object_body(request))
+        body.is_valid(raise_exception=True)
+        output = body.validated_data.get("output")
+        run, error = _engine_call(engine.ux_complete, run=run, node_id=node_id, output=output)
+        return error or self._reply(run)
+
+    @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>[^/]+)/retry")
+    def retry(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
+        run, error = _engine_call(engine.node_retry, run=self.get_object(), node_id=node_id)
+        return error or self._reply(run)
+
+
+class CallbackView(APIView):
+    """`POST /api/runs/{run_id}/nodes/{node_id}/callback/?token=...` from a worker.
+    No login: the per run-node token in the URL authenticates the caller."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request, run_id: str, node_id: str) -> Response:
+        token = request.query_params.get("token")
+        if not token_valid(run_id, node_id, token):
+            # Unknown run/node first (404), so a wrong token is only 403 for real nodes.
+            if not RunNode.objects.filter(run_id=run_id, node_id=node_id).exists():
+                return Response({"detail": "unknown run or node"}, status=404)
+            return Response({"detail": "invalid callback token"}, status=403)
+        body = CallbackSerializer(data=_object_body(request))
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result, error = _engine_call(
+            engine.callback_apply,
+            run_id=run_id,
+            node_id=node_id,
+            status=data["status"],
+            output=data.get("output"),
+            error=data.get("error") or None,
+        )
+        return error or Response({"result": result})

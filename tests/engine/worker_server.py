@@ -1,0 +1,76 @@
+"""A real HTTP worker on 127.0.0.1 for engine tests: records every dispatch and answers
+from a per-node script (status code + JSON body), default `200 {"accepted": true}`."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class WorkerServer:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.scripts: dict[str, list[tuple[int, Any]]] = defaultdict(list)
+        self.replies: dict[str, tuple[int, Any]] = {}
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = json.loads(raw or b"null")
+                code, reply = server.record(self.path, raw, body, dict(self.headers))
+                data = json.dumps(reply).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self.do_POST()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/work"
+
+    def record(self, path: str, raw: bytes, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+        node_id = body.get("node_id", "") if isinstance(body, dict) else ""
+        with self.lock:
+            self.requests.append({"path": path, "raw": raw, "body": body, "headers": headers})
+            template = node_id.rsplit("_", 1)[0]
+            for key in (node_id, template):
+                if self.scripts.get(key):
+                    return self.scripts[key].pop(0)
+            for key in (node_id, template):
+                if key in self.replies:
+                    return self.replies[key]
+        return 200, {"accepted": True}
+
+    def script(self, node_id: str, *answers: tuple[int, Any]) -> None:
+        """Answers for the next dispatches of `node_id` (or of all its instances)."""
+        self.scripts[node_id].extend(answers)
+
+    def always(self, node_id: str, code: int, body: Any) -> None:
+        self.replies[node_id] = (code, body)
+
+    def bodies(self, node_id: str | None = None) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.requests if node_id in (None, r["body"]["node_id"])]
+
+    def start(self) -> WorkerServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

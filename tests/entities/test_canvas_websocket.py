@@ -1,0 +1,201 @@
+"""/ws/flows/{canvas_id}/ on a real uvicorn server with a real websocket client."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from django.db import transaction
+from django.test import Client
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from entities import realtime, services
+from tests.entities.live_servers import threaded_server
+from tests.factories import CanvasFactory, EntityFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup: None) -> Iterator[str]:
+    with threaded_server() as hostport:
+        yield hostport
+
+
+def open_socket(
+    server: str, canvas_id: object, *, token: str | None = None, cookie: str | None = None
+) -> ClientConnection:
+    query = f"?token={token}" if token else ""
+    headers = {"Cookie": cookie} if cookie else None
+    return connect(
+        f"ws://{server}/ws/flows/{canvas_id}/{query}", additional_headers=headers, open_timeout=10
+    )
+
+
+def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    return json.loads(ws.recv(timeout=timeout))
+
+
+def assert_silent(ws: ClientConnection, timeout: float = 0.3) -> None:
+    with pytest.raises(TimeoutError):
+        ws.recv(timeout=timeout)
+
+
+def close_code(ws: ClientConnection) -> int | None:
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=5)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+@pytest.fixture
+def canvas(owner):
+    return CanvasFactory.create(owner=owner)
+
+
+@pytest.fixture
+def subscribed(server, canvas, owner) -> Iterator[ClientConnection]:
+    """An owner's socket on `canvas`, snapshot already read."""
+    with open_socket(server, canvas.pk, token=owner.auth_token.key) as ws:
+        assert receive(ws)["type"] == "snapshot"
+        yield ws
+
+
+def test_a_socket_without_credentials_is_closed_with_4403(server, canvas) -> None:
+    with open_socket(server, canvas.pk) as ws:
+        assert close_code(ws) == 4403
+
+
+def test_a_wrong_token_is_closed_with_4403(server, canvas) -> None:
+    with open_socket(server, canvas.pk, token="not-a-token") as ws:
+        assert close_code(ws) == 4403
+
+
+def test_another_users_canvas_is_closed_with_4403(server, canvas) -> None:
+    intruder = UserFactory.create()
+    with open_socket(server, canvas.pk, token=intruder.auth_token.key) as ws:
+        assert close_code(ws) == 4403
+
+
+@pytest.mark.parametrize("canvas_id", [uuid.uuid4(), "not-a-uuid"])
+def test_an_unknown_or_malformed_canvas_is_closed_with_4404(server, owner, canvas_id) -> None:
+    with open_socket(server, canvas_id, token=owner.auth_token.key) as ws:
+        assert close_code(ws) == 4404
+
+
+def test_the_snapshot_lists_the_canvas_entities(server, canvas, owner) -> None:
+    first = EntityFactory.create(canvas=canvas, current_node_id="leads")
+    EntityFactory.create()  # another canvas
+    with open_socket(server, canvas.pk, token=owner.auth_token.key) as ws:
+        snapshot = receive(ws)
+    assert snapshot["type"] == "snapshot"
+    assert [(e["id"], e["current_node_id"]) for e in snapshot["entities"]] == [
+        (str(first.pk), "leads")
+    ]
+
+
+def test_a_session_cookie_authenticates_the_socket(server, canvas, owner) -> None:
+    browser = Client()
+    browser.force_login(owner)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    with open_socket(server, canvas.pk, cookie=cookie) as ws:
+        assert receive(ws)["type"] == "snapshot"
+
+
+def test_a_move_is_sent_only_after_its_transaction_commits(subscribed, canvas) -> None:
+    entity = EntityFactory.create(canvas=canvas)
+    with transaction.atomic():
+        services.entity_manual_move(entity_id=entity.pk, node_id="customers")
+        assert_silent(subscribed)
+    message = receive(subscribed)
+    assert message["type"] == "entity.updated"
+    assert message["entity"]["id"] == str(entity.pk)
+    assert message["entity"]["current_node_id"] == "customers"
+    assert message["event"]["event_type"] == "manual_move"
+
+
+def test_a_rolled_back_move_sends_nothing(subscribed, canvas) -> None:
+    entity = EntityFactory.create(canvas=canvas)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.entity_manual_move(entity_id=entity.pk, node_id="customers")
+        raise RuntimeError("roll back")
+    assert_silent(subscribed, timeout=0.5)
+
+
+def test_moves_through_the_api_arrive_in_commit_order(server, subscribed, canvas, owner) -> None:
+    entity = EntityFactory.create(canvas=canvas)
+    headers = {"Authorization": f"Token {owner.auth_token.key}"}
+    bodies = [
+        {"edge_id": "e-leads-customers"},
+        {"edge_id": "e-leads-customers", "progress": 0.25},
+        {"edge_id": "e-leads-customers", "progress": 0.75},
+        {"arrive": True},
+        {"complete": True},
+    ]
+    with httpx.Client(base_url=f"http://{server}", headers=headers) as api:
+        for body in bodies:
+            response = api.post(f"/api/entities/{entity.pk}/move/", json=body)
+            assert response.status_code == 200, response.text
+    kinds = [receive(subscribed)["event"]["event_type"] for _ in bodies]
+    assert kinds == [
+        "edge_start",
+        "edge_progress",
+        "edge_progress",
+        "node_arrival",
+        "node_complete",
+    ]
+
+
+def test_a_burst_of_500_moves_is_delivered_completely_and_in_order(subscribed, canvas) -> None:
+    entity = EntityFactory.create(canvas=canvas)
+    nodes = ["leads", "customers", "churned"]
+    for index in range(500):
+        services.entity_manual_move(entity_id=entity.pk, node_id=nodes[index % 3])
+    received = [receive(subscribed) for _ in range(500)]
+    assert [m["seq"] for m in received] == list(range(1, 501))
+    assert [m["entity"]["current_node_id"] for m in received] == [nodes[i % 3] for i in range(500)]
+
+
+def test_messages_of_other_canvases_do_not_reach_the_socket(subscribed, owner) -> None:
+    elsewhere = EntityFactory.create(canvas=CanvasFactory.create(owner=owner))
+    services.entity_manual_move(entity_id=elsewhere.pk, node_id="leads")
+    assert_silent(subscribed, timeout=0.5)
+
+
+def test_deleting_an_entity_through_the_api_broadcasts_its_id(server, subscribed, canvas, owner):
+    entity = EntityFactory.create(canvas=canvas)
+    response = httpx.delete(
+        f"http://{server}/api/entities/{entity.pk}/",
+        headers={"Authorization": f"Token {owner.auth_token.key}"},
+    )
+    assert response.status_code == 204
+    assert receive(subscribed) == {"type": "entity.deleted", "id": str(entity.pk)}
+
+
+def test_run_updates_reach_the_workflow_and_the_entity_canvas(server, subscribed, canvas, owner):
+    workflow = CanvasFactory.create(owner=owner, canvas_type="workflow")
+    with open_socket(server, workflow.pk, token=owner.auth_token.key) as workflow_socket:
+        assert receive(workflow_socket)["type"] == "snapshot"
+        run_id = uuid.uuid4()
+        with transaction.atomic():
+            transaction.on_commit(
+                lambda: realtime.run_updated(
+                    run_id=run_id,
+                    flow_id=workflow.pk,
+                    canvas_id=canvas.pk,
+                    node_id="a",
+                    status="completed",
+                )
+            )
+        for ws in (workflow_socket, subscribed):
+            message = receive(ws)
+            assert message["type"] == "run.updated"
+            assert (message["run_id"], message["node_id"], message["status"]) == (
+                str(run_id),
+                "a",
+                "completed",
+            )

@@ -1,0 +1,85 @@
+"""Two web processes and one worker process on Redis: every socket sees every move."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from entities.tasks import entity_manual_move_job
+from tests.entities.live_servers import (
+    ROOT,
+    child_env,
+    free_port,
+    processes,
+    uvicorn_command,
+    wait_until_serving,
+)
+from tests.factories import CanvasFactory, EntityFactory
+
+# Pub/sub channels are not scoped by Redis database number, but the group names carry
+# the canvas's fresh UUID, so parallel runs never hear each other; db 13 keeps any
+# keys the layer writes away from other users of this Redis.
+REDIS_DB = 13
+
+
+def redis_url() -> str:
+    base = urlparse(os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0")
+    return urlunparse(base._replace(path=f"/{REDIS_DB}"))
+
+
+def next_update(ws: ClientConnection) -> dict:
+    message = json.loads(ws.recv(timeout=20))
+    assert message["type"] == "entity.updated", message
+    return message
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_moves_from_a_web_process_and_a_worker_reach_sockets_on_both_web_processes(
+    owner, tmp_path: Path
+) -> None:
+    canvas = CanvasFactory.create(owner=owner)
+    entity = EntityFactory.create(canvas=canvas)
+    ports = [free_port(), free_port()]
+    env = child_env(REDIS_URL=redis_url(), RUN_JOBS_IN_WEB="false")
+    worker = [str(ROOT / ".venv/bin/python"), "manage.py", "procrastinate", "worker"]
+    commands = [uvicorn_command(port) for port in ports] + [[*worker, "-q", "entities"]]
+    token = owner.auth_token.key
+
+    with processes(commands, env, tmp_path / "logs"):
+        for port in ports:
+            wait_until_serving(port)
+        with ExitStack() as stack:
+            sockets = [
+                stack.enter_context(
+                    connect(f"ws://127.0.0.1:{port}/ws/flows/{canvas.pk}/?token={token}")
+                )
+                for port in ports
+            ]
+            for ws in sockets:
+                assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+
+            moved = httpx.post(
+                f"http://127.0.0.1:{ports[0]}/api/entities/{entity.pk}/move/",
+                json={"edge_id": "e-leads-customers"},
+                headers={"Authorization": f"Token {token}"},
+            )
+            assert moved.status_code == 200, moved.text
+            for ws in sockets:
+                assert next_update(ws)["event"]["event_type"] == "edge_start"
+
+            # Committed by the worker process: neither web process touched it.
+            entity_manual_move_job.defer(
+                entity_id=str(entity.pk), node_id="churned", metadata={"by": "job"}
+            )
+            for ws in sockets:
+                message = next_update(ws)
+                assert message["entity"]["current_node_id"] == "churned"
+                assert message["event"]["metadata"] == {"by": "job"}

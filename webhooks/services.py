@@ -1,0 +1,278 @@
+"""Writes of inbound webhooks (SPEC 7): accept, refuse, process, replay, recover."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.db.utils import InterfaceError, OperationalError
+from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from entities.models import Entity
+from entities.services import entity_journey_start
+from flows.engine import run_start
+from flows.engine.jobs import defer_on_django
+from flows.models import Run
+from stitch.errors import FieldError
+from webhooks import tasks
+from webhooks.mapping import MappedEntity, MappingError, entity_map
+from webhooks.models import WebhookConfig, WebhookEvent, WebhookEventStatus
+
+logger = logging.getLogger(__name__)
+
+PENDING = WebhookEventStatus.PENDING
+PROCESSING = WebhookEventStatus.PROCESSING
+COMPLETED = WebhookEventStatus.COMPLETED
+FAILED = WebhookEventStatus.FAILED
+
+
+# --- intake -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_event_accept(
+    *, config: WebhookConfig, payload: dict[str, Any], provider_event_id: str | None
+) -> tuple[WebhookEvent, bool]:
+    """Store a verified delivery and defer its processing job in the same transaction
+    (no event without a job, no job without an event; jobs always go through Django's
+    connection, even inside a worker whose app connector commits on its own).
+
+    Returns (event, created); a repeat of a provider event id returns the first event
+    and changes nothing."""
+    try:
+        # Savepoint: the unique index (config, provider_event_id) is what decides between
+        # two copies arriving at the same instant; the loser's insert waits for the
+        # winner's commit, fails, and only its savepoint is rolled back.
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                webhook_config=config, payload=payload, provider_event_id=provider_event_id
+            )
+    except IntegrityError:
+        first = WebhookEvent.objects.filter(
+            webhook_config=config, provider_event_id=provider_event_id
+        ).first()
+        if first is None or provider_event_id is None:
+            raise
+        return first, False
+    defer_on_django(tasks.process_event, {"event_id": str(event.id)})
+    return event, True
+
+
+def webhook_event_refuse(
+    *, config: WebhookConfig, payload: dict[str, Any], error: str
+) -> WebhookEvent:
+    """Log a refused delivery. It never claims the provider's event id, so a forged copy
+    sent first cannot make the real delivery look like a repeat."""
+    return WebhookEvent.objects.create(
+        webhook_config=config,
+        payload=payload,
+        provider_event_id=None,
+        status=FAILED,
+        accepted=False,
+        error=error,
+        processed_at=timezone.now(),
+    )
+
+
+# --- processing -----------------------------------------------------------------------
+
+
+def _stale_before() -> Any:
+    return timezone.now() - timedelta(seconds=settings.WEBHOOK_RECOVERY_AFTER_SECONDS)
+
+
+def _claim(event_id: Any) -> bool:
+    # Conditional UPDATE as the claim: of several jobs for one event (a queue retry, a
+    # sweep, a replay) only one moves it pending -> processing. A processing claim older
+    # than the recovery delay was left by a crashed worker and may be taken over.
+    claimable = Q(status=PENDING) | Q(status=PROCESSING, claimed_at__lt=_stale_before())
+    updated = WebhookEvent.objects.filter(claimable, pk=event_id, accepted=True).update(
+        status=PROCESSING, claimed_at=timezone.now()
+    )
+    return updated == 1
+
+
+def _advisory_lock(key: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def _entity_merge(entity: Entity, mapped: MappedEntity) -> Entity:
+    # Row lock: a run or an operator may be writing this entity's metadata right now;
+    # merging into a copy read without the lock would silently drop their keys.
+    locked = Entity.objects.select_for_update(of=("self",)).get(pk=entity.pk)
+    locked.metadata = {**(locked.metadata or {}), **mapped.metadata}
+    if mapped.avatar_url and not locked.avatar_url:
+        locked.avatar_url = mapped.avatar_url
+    locked.save(update_fields=["metadata", "avatar_url", "updated_at"])
+    return locked
+
+
+def _entity_find_or_create(*, event: WebhookEvent, mapped: MappedEntity) -> Entity:
+    config = event.webhook_config
+    entity = None
+    if event.entity_id is not None:
+        # A replay keeps the entity the event produced before, email or not.
+        entity = Entity.objects.filter(pk=event.entity_id, canvas_id=config.canvas_id).first()
+    if entity is None and mapped.email:
+        # Advisory lock on (canvas, email), held to commit: two events about one new
+        # person, processed at once by two workers, would otherwise both miss in the
+        # lookup below and create the person twice.
+        _advisory_lock(f"webhook-entity:{config.canvas_id}:{mapped.email}")
+        entity = (
+            Entity.objects.filter(canvas_id=config.canvas_id, email=mapped.email)
+            .order_by("created_at")
+            .first()
+        )
+    if entity is not None:
+        return _entity_merge(entity, mapped)
+    return Entity.objects.create(
+        canvas_id=config.canvas_id,
+        name=mapped.name,
+        email=mapped.email,
+        entity_type=mapped.entity_type,
+        avatar_url=mapped.avatar_url,
+        metadata=mapped.metadata,
+    )
+
+
+def _event_apply(event: WebhookEvent) -> tuple[Entity, Run]:
+    config = event.webhook_config
+    mapped = entity_map(config.entity_mapping or {}, event.payload)
+    entity = _entity_find_or_create(event=event, mapped=mapped)
+    movement = entity_journey_start(
+        entity_id=entity.pk,
+        edge_id=config.entry_edge_id,
+        metadata={"webhook_event_id": str(event.id), "source": config.source},
+    )
+    trigger = {
+        "type": "webhook",
+        "source": config.source,
+        "event_id": str(event.id),
+        "provider_event_id": event.provider_event_id,
+        "timestamp": event.received_at.isoformat(),
+    }
+    run = run_start(
+        flow=config.workflow, entity=movement.entity, trigger=trigger, input=event.payload
+    )
+    return movement.entity, run
+
+
+def _readable(exc: Exception) -> str:
+    if isinstance(exc, MappingError):
+        return f"entity_mapping.{exc}"
+    if isinstance(exc, FieldError):
+        return f"{exc.field}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _release(event_id: Any) -> None:
+    """Best effort after a database outage: hand the event back to the queue's retry."""
+    try:
+        WebhookEvent.objects.filter(pk=event_id, status=PROCESSING).update(status=PENDING)
+    except (OperationalError, InterfaceError):
+        logger.warning("could not release webhook event %s; the sweep will", event_id)
+
+
+def webhook_event_process(*, event_id: Any) -> WebhookEvent | None:
+    """Turn a stored event into an entity on the entry edge and a run of the workflow.
+
+    Everything it writes (entity, journey event, run, its jobs, the event's outcome)
+    commits together, so a crash leaves no half result, and a later attempt starts from
+    scratch. Returns None when another job has the event.
+    """
+    if not _claim(event_id):
+        return None
+    try:
+        return _process_claimed(event_id)
+    except (OperationalError, InterfaceError):
+        _release(event_id)
+        raise
+
+
+def _process_claimed(event_id: Any) -> WebhookEvent:
+    with transaction.atomic():
+        # Row lock on the event, held to commit: a recovered or replayed copy of this job
+        # that claimed the event meanwhile waits here, then sees it finished and stops,
+        # so one event never yields two entities or two runs.
+        event = (
+            WebhookEvent.objects.select_for_update(of=("self",))
+            .select_related("webhook_config__workflow")
+            .get(pk=event_id)
+        )
+        if event.status != PROCESSING:
+            return event
+        try:
+            with transaction.atomic():  # savepoint: a failure undoes every partial write
+                entity, run = _event_apply(event)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            if not isinstance(exc, MappingError | FieldError):
+                logger.exception("webhook event %s failed", event_id)
+            event.status, event.error = FAILED, _readable(exc)
+        else:
+            event.status, event.error = COMPLETED, None
+            event.entity, event.workflow_run = entity, run
+        event.processed_at = timezone.now()
+        event.save(update_fields=["status", "error", "entity", "workflow_run", "processed_at"])
+        return event
+
+
+# --- replay and recovery ----------------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_event_replay(*, event_id: UUID) -> WebhookEvent:
+    """Process a stored event again. A completed event is reprocessed in full: the same
+    entity (metadata merged again) starts its journey on the entry edge once more and a
+    new run starts; the event then points at the new run (the old one keeps the event id
+    in its trigger)."""
+    # Row lock: a job processing this event right now finishes (and commits) first, so
+    # the replay never interleaves with it.
+    event = WebhookEvent.objects.select_for_update(of=("self",)).get(pk=event_id)
+    if not event.accepted:
+        raise FieldError(
+            "event", "this delivery was refused (invalid signature) and cannot be replayed"
+        )
+    event.status, event.error, event.processed_at, event.claimed_at = PENDING, None, None, None
+    event.save(update_fields=["status", "error", "processed_at", "claimed_at"])
+    defer_on_django(tasks.process_event, {"event_id": str(event.id)})
+    return event
+
+
+def _event_ids_with_live_jobs() -> set[str]:
+    jobs = ProcrastinateJob.objects.filter(
+        task_name=tasks.PROCESS_TASK, status__in=["todo", "doing"]
+    )
+    return {str(v) for v in jobs.values_list("args__event_id", flat=True)}
+
+
+@transaction.atomic
+def webhook_events_recover(*, limit: int = 500) -> list[UUID]:
+    """Defer a new job for each event stuck in pending/processing past the recovery delay
+    whose job is gone or failed (a job still queued or running is left to the queue and
+    its stalled-job recovery). Processing is idempotent, so a spare job is harmless."""
+    stale = _stale_before()
+    stuck = list(
+        WebhookEvent.objects.filter(accepted=True)
+        .filter(
+            Q(status=PENDING, received_at__lt=stale) | Q(status=PROCESSING, claimed_at__lt=stale)
+        )
+        .order_by("received_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    if not stuck:
+        return []
+    live = _event_ids_with_live_jobs()
+    orphans = [event_id for event_id in stuck if str(event_id) not in live]
+    if orphans:
+        defer_on_django(tasks.process_event, *({"event_id": str(i)} for i in orphans))
+        logger.warning("re-queued %d stuck webhook events", len(orphans))
+    return orphans

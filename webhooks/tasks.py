@@ -1,0 +1,46 @@
+"""Background jobs of inbound webhooks (procrastinate). Thin: each calls a service."""
+
+from __future__ import annotations
+
+from procrastinate import JobContext, RetryStrategy
+from procrastinate.contrib.django import app
+
+PROCESS_TASK = "webhooks.process_event"
+QUEUE = "webhooks"
+
+
+@app.task(
+    name=PROCESS_TASK,
+    queue=QUEUE,
+    # Only a database outage propagates out of processing (every other failure marks
+    # the event failed); the event is handed back to pending, so a retry can claim it.
+    retry=RetryStrategy(max_attempts=5, exponential_wait=2),
+)
+def process_event(event_id: str) -> None:
+    from webhooks.services import webhook_event_process
+
+    webhook_event_process(event_id=event_id)
+
+
+@app.periodic(cron="* * * * *", periodic_id="webhooks-recover-events")
+@app.task(name="webhooks.recover_events", queue=QUEUE, queueing_lock="webhooks.recover_events")
+def recover_events(timestamp: int) -> None:
+    """Every minute: re-queue events a crash left pending/processing without a job."""
+    from webhooks.services import webhook_events_recover
+
+    webhook_events_recover()
+
+
+@app.periodic(cron="* * * * *", periodic_id="webhooks-retry-stalled")
+@app.task(
+    name="webhooks.retry_stalled_jobs",
+    queue=QUEUE,
+    queueing_lock="webhooks.retry_stalled_jobs",
+    pass_context=True,
+)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
+    """Every minute: processing jobs left `doing` by a worker that stopped sending
+    heartbeats (killed, machine lost) go back to the queue."""
+    manager = context.app.job_manager
+    for job in await manager.get_stalled_jobs(task_name=PROCESS_TASK):
+        await manager.retry_job(job)
