@@ -116,9 +116,12 @@ def generate(entities: int, events: int) -> tuple[Any, Any]:
         # does it in production; a fresh bulk load has none yet).
         cursor.execute("VACUUM ANALYZE stitch_journey_events")
         cursor.execute("VACUUM ANALYZE stitch_entities")
-        cursor.execute("SELECT count(*) FROM stitch_journey_events WHERE canvas_id = %s", [canvas.pk])
+        cursor.execute(
+            "SELECT count(*) FROM stitch_journey_events WHERE canvas_id = %s", [canvas.pk]
+        )
         count = cursor.fetchone()
-    print(f"generated {count[0] if count else 0:,} events / {entities:,} entities in {generated:.1f} s")
+    total = count[0] if count else 0
+    print(f"generated {total:,} events / {entities:,} entities in {generated:.1f} s")
     return user, canvas
 
 
@@ -170,7 +173,8 @@ def main() -> None:
         assert response.status_code == 200, response.content[:300]
 
     print(f"funnel plan: {funnel_plan(canvas)}")
-    print(f"query, whole history:     {timed(lambda: canvas_analytics(canvas=canvas), args.runs):7.1f} ms")
+    query_ms = timed(lambda: canvas_analytics(canvas=canvas), args.runs)
+    print(f"query, whole history:     {query_ms:7.1f} ms")
     print(f"endpoint, whole history:  {timed(endpoint, args.runs):7.1f} ms")
     print(f"endpoint, last 30 days:   {timed(lambda: endpoint(since=since), args.runs):7.1f} ms")
     sample = canvas_analytics(canvas=canvas)

@@ -35,6 +35,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stitch.settings")
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/stitch_ent")
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+CLIENT_PROCESSES = 4
+MOVER_THREADS = int(os.environ.get("BENCH_MOVER_THREADS", "2"))
+# permessage-deflate compresses every message once per socket (~45 us each here);
+# `--deflate` measures with it on, as uvicorn's default.
+DEFLATE = os.environ.get("BENCH_WS_DEFLATE", "false") == "true"
 
 
 def free_port() -> int:
@@ -63,9 +68,7 @@ async def subscribe(url: str, count: int, expected: int, out: str) -> None:
             message = json.loads(raw)
             arrivals[index].append((message["entity"]["id"], message["seq"], now))
 
-    await asyncio.gather(
-        *(drain(i, ws) for i, ws in enumerate(sockets)), return_exceptions=True
-    )
+    await asyncio.gather(*(drain(i, ws) for i, ws in enumerate(sockets)), return_exceptions=True)
     Path(out).write_text(json.dumps(arrivals))
     for ws in sockets:
         await ws.close()
@@ -91,27 +94,53 @@ def setup_canvas() -> tuple[Any, Any, list[Any]]:
         owner=user, name="bench", canvas_type="bmc", graph=bmc_graph(), parent=None
     )
     entities = [
-        Entity.objects.create(canvas=canvas, name=f"e{i}", entity_type="lead") for i in range(10)
+        Entity.objects.create(canvas=canvas, name=f"e{i}", entity_type="lead")
+        for i in range(3 * MOVER_THREADS)
     ]
     return user, token, entities
 
 
 def move_at_rate(entities: list[Any], rate: int, seconds: float) -> dict[tuple[str, int], float]:
-    from django.db import transaction
+    """`rate` moves/s from MOVER_THREADS threads (one thread alone waits on each commit
+    and broadcast in turn and falls short of 100/s on this machine)."""
+    from django.db import connection, transaction
 
     from entities import services
 
     commits: dict[tuple[str, int], float] = {}
     nodes = ["leads", "customers", "churned"]
-    start = time.monotonic()
-    for index in range(int(rate * seconds)):
-        time.sleep(max(0.0, start + index / rate - time.monotonic()))
-        entity = entities[index % len(entities)]
-        stamp: list[float] = []
-        with transaction.atomic():
-            transaction.on_commit(lambda stamp=stamp: stamp.append(time.time()))
-            moved = services.entity_manual_move(entity_id=entity.pk, node_id=nodes[index % 3])
-        commits[str(entity.pk), moved.entity.sequence] = stamp[0]
+    total, start = int(rate * seconds), time.monotonic()
+
+    failures: list[BaseException] = []
+
+    def mover(first: int) -> None:
+        try:
+            move_share(first)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    def move_share(first: int) -> None:
+        for index in range(first, total, MOVER_THREADS):
+            time.sleep(max(0.0, start + index / rate - time.monotonic()))
+            # Each thread moves its own entities: no two sends of one entity race, so
+            # no message is dropped as stale (see CanvasConsumer.stitch_message).
+            mine = entities[first::MOVER_THREADS]
+            entity = mine[(index // MOVER_THREADS) % len(mine)]
+            stamp: list[float] = []
+            with transaction.atomic():
+                transaction.on_commit(lambda stamp=stamp: stamp.append(time.time()))
+                moved = services.entity_manual_move(entity_id=entity.pk, node_id=nodes[index % 3])
+            commits[str(entity.pk), moved.entity.sequence] = stamp[0]
+
+    threads = [threading.Thread(target=mover, args=(i,)) for i in range(MOVER_THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} mover threads failed: {failures[0]!r}")
     return commits
 
 
@@ -120,7 +149,14 @@ def start_threaded_server(port: int) -> Any:
 
     from stitch.asgi import application
 
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        application,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",  # no in-process job worker (and its connection pool) needed
+        ws_per_message_deflate=DEFLATE,
+    )
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
@@ -147,28 +183,44 @@ def run_layer(layer: str, subscribers: int, rate: int, seconds: float) -> dict[s
     else:
         env = {**os.environ, "CONN_MAX_AGE": "0"}
         server_proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "stitch.asgi:application", "--port", str(port)]
-            + ["--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "stitch.asgi:application",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--ws-per-message-deflate",
+                str(DEFLATE).lower(),
+            ],
             cwd=ROOT,
             env=env,
         )
         wait_port(port)
-    out = f"/tmp/bench-realtime-{layer}-{os.getpid()}.json"
     url = f"ws://127.0.0.1:{port}/ws/flows/{entities[0].canvas_id}/?token={token.key}"
     total = int(rate * seconds)
-    client = subprocess.Popen(
-        [sys.executable, __file__, "--subscribe", url, str(subscribers), str(total), out],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    # Several client processes: one Python process parsing 10,000 messages/s would be
+    # the bottleneck being measured.
+    outs, clients = [], []
+    for index in range(CLIENT_PROCESSES):
+        share = subscribers // CLIENT_PROCESSES + (index < subscribers % CLIENT_PROCESSES)
+        outs.append(f"/tmp/bench-realtime-{layer}-{os.getpid()}-{index}.json")
+        command = [sys.executable, __file__, "--subscribe", url, str(share), str(total)]
+        clients.append(subprocess.Popen([*command, outs[-1]], stdout=subprocess.PIPE, text=True))
     try:
-        assert client.stdout is not None
-        assert client.stdout.readline().strip() == "ready"
+        for client in clients:
+            assert client.stdout is not None
+            assert client.stdout.readline().strip() == "ready"
         began = time.monotonic()
         commits = move_at_rate(entities, rate, seconds)
         moving = time.monotonic() - began
-        client.wait(timeout=60)
-        arrivals = json.loads(Path(out).read_text())
+        arrivals = []
+        for client, out in zip(clients, outs, strict=True):
+            client.wait(timeout=60)
+            arrivals += json.loads(Path(out).read_text())
     finally:
         if server_proc is not None:
             server_proc.terminate()
@@ -186,6 +238,7 @@ def run_layer(layer: str, subscribers: int, rate: int, seconds: float) -> dict[s
     return {
         "layer": layer,
         "subscribers": subscribers,
+        "deflate": DEFLATE,
         "moves": total,
         "achieved_moves_per_s": round(total / moving, 1),
         "delivered": f"{len(latencies)}/{total * subscribers}",
@@ -212,6 +265,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--layer", choices=["memory", "redis", "both"], default="both")
+    parser.add_argument("--deflate", action="store_true", help="permessage-deflate on")
     parser.add_argument("--run-layer", help=argparse.SUPPRESS)
     parser.add_argument("--subscribe", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -227,6 +281,7 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     for layer in layers:
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        env["BENCH_WS_DEFLATE"] = "true" if args.deflate else "false"
         if layer == "redis":
             if not redis_reachable(redis_url):
                 print(json.dumps({"layer": "redis", "skipped": f"no Redis at {redis_url}"}))

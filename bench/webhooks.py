@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import os
 import socket
 import statistics
@@ -49,10 +50,11 @@ from django.db import connection  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
 
 from flows import services as flow_services  # noqa: E402
-from flows.models import Flow  # noqa: E402
+from flows.models import Flow, Run  # noqa: E402
 from stitch.models import User  # noqa: E402
 from webhooks.models import WebhookConfig, WebhookEvent  # noqa: E402
 
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
 SECRET = "whsec_bench_secret"
 CANVAS_GRAPH = {
     "nodes": [
@@ -113,7 +115,9 @@ def setup() -> WebhookConfig:
 
 
 def cleanup() -> None:
-    Flow.objects.filter(owner__username="bench-webhooks").delete()  # cascades
+    flows = Flow.objects.filter(owner__username="bench-webhooks")
+    Run.objects.filter(flow__in=flows).delete()  # runs protect their flow versions
+    flows.delete()  # cascades to configs, events, entities
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM procrastinate_jobs WHERE queue_name IN ('webhooks', 'engine')")
 
@@ -238,8 +242,12 @@ def end_to_end(config: WebhookConfig, tag: str) -> dict[str, Any]:
     completed = events.filter(status="completed").count()
     failed = events.filter(status="failed").count()
     seconds = (span["last"] - span["first"]).total_seconds() if span["last"] else float("nan")
-    return {"completed": completed, "failed": failed, "seconds": seconds,
-            "rate": completed / seconds if seconds else 0.0}
+    return {
+        "completed": completed,
+        "failed": failed,
+        "seconds": seconds,
+        "rate": completed / seconds if seconds else 0.0,
+    }
 
 
 def main() -> None:
@@ -254,22 +262,37 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/api/webhooks/{config.endpoint_slug}/"
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "stitch.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "stitch.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         cwd=ROOT,
         env=child_env(),
     )
-    print(f"webhook bench: {count} Stripe-signed ~1 KB deliveries, "
-          f"{args.connections} connections, uvicorn (1 process) on 127.0.0.1, "
-          f"{os.cpu_count()} CPUs shared with PostgreSQL")
+    print(
+        f"webhook bench: {count} Stripe-signed ~1 KB deliveries, "
+        f"{args.connections} connections, uvicorn (1 process) on 127.0.0.1, "
+        f"{os.cpu_count()} CPUs shared with PostgreSQL"
+    )
     try:
         wait_until_up(port, server)
         asyncio.run(load(url, deliveries(200, "warm"), args.connections))  # warm-up
 
         intake = asyncio.run(load(url, deliveries(count, "a"), args.connections))
-        print(f"intake only (no worker): {intake['rate']:.0f} accepted/s "
-              f"(codes {intake['codes']}, p50 {intake['p50_ms']:.0f} ms, "
-              f"p99 {intake['p99_ms']:.0f} ms)")
+        print(
+            f"intake only (no worker): {intake['rate']:.0f} accepted/s "
+            f"(codes {intake['codes']}, p50 {intake['p50_ms']:.0f} ms, "
+            f"p99 {intake['p99_ms']:.0f} ms)"
+        )
         # Drain the backlog (not measured) so each end-to-end run starts from empty.
         drain = start_workers(2, args.concurrency)
         wait_processed(config, "evt_", count + 200, timeout=300)
@@ -285,14 +308,18 @@ def main() -> None:
             finally:
                 stop(procs)
             result = end_to_end(config, tag)
-            print(f"end to end, {workers} worker process(es) x {args.concurrency} jobs: "
-                  f"{accepted['rate']:.0f} accepted/s while processing "
-                  f"(p99 {accepted['p99_ms']:.0f} ms); "
-                  f"{result['rate']:.0f} processed events/s "
-                  f"({result['completed']} completed, {result['failed']} failed "
-                  f"in {result['seconds']:.1f} s from first receipt to last run started)")
-        print("reference: n8n publishes 220 webhook executions/s (2 vCPU); n8n 2.8.4 "
-              "measured 58-67/s on this kind of machine (limits.md)")
+            print(
+                f"end to end, {workers} worker process(es) x {args.concurrency} jobs: "
+                f"{accepted['rate']:.0f} accepted/s while processing "
+                f"(p99 {accepted['p99_ms']:.0f} ms); "
+                f"{result['rate']:.0f} processed events/s "
+                f"({result['completed']} completed, {result['failed']} failed "
+                f"in {result['seconds']:.1f} s from first receipt to last run started)"
+            )
+        print(
+            "reference: n8n publishes 220 webhook executions/s (2 vCPU); n8n 2.8.4 "
+            "measured 58-67/s on this kind of machine (limits.md)"
+        )
     finally:
         stop([server])
         cleanup()

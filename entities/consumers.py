@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlparse
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http.request import validate_host
 from rest_framework.authtoken.models import Token
 
 from entities import realtime
@@ -48,8 +50,19 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        """The socket is server-to-client only; client messages are ignored."""
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """The socket is server-to-client only; client frames (even non-JSON) are ignored."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("type") == realtime.MESSAGE_TYPE:
+            # Forwarding a broadcast touches no database, so skip Channels' per-message
+            # close_old_connections(): a thread hop that took about a third of the
+            # server's CPU when 100 sockets watched a busy canvas (bench/realtime.py).
+            await self.stitch_message(message)
+            return
+        await super().dispatch(message)
 
     async def stitch_message(self, message: dict[str, Any]) -> None:
         """A group message from entities.realtime; its `text` is the JSON to forward."""
@@ -88,7 +101,24 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
             token = Token.objects.select_related("user").filter(key=query["token"][-1]).first()
             return token.user if token and token.user.is_active else None
         user = self.scope.get("user")
-        return user if user is not None and user.is_authenticated else None
+        if user is None or not user.is_authenticated or not self._same_site():
+            return None
+        return user
+
+    def _same_site(self) -> bool:
+        """Browsers send the session cookie with a websocket opened by any site, so a
+        cookie-authenticated socket must come from one of our own pages (Origin)."""
+        headers = dict(self.scope.get("headers") or [])
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if not origin:
+            return True  # not a browser: no ambient cookie to abuse
+        host = headers.get(b"host", b"").decode("latin-1")
+        parsed = urlparse(origin)
+        return (
+            parsed.netloc == host
+            or origin in settings.CSRF_TRUSTED_ORIGINS
+            or validate_host(parsed.hostname or "", settings.ALLOWED_HOSTS)
+        )
 
     @database_sync_to_async
     def _snapshot(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -15,10 +15,11 @@ Delivery goes through the Channels layer. Two facts about the layers shape this 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
@@ -64,6 +65,21 @@ def event_payload(event: JourneyEvent) -> dict[str, Any]:
     return plain_json(JourneyEventSerializer(event).data)
 
 
+def _never_raises(func: Callable[..., None]) -> Callable[..., None]:
+    """These run after the commit: a lost live message must not turn a committed change
+    into a 500 or a failed job. Clients resync from the snapshot when they reconnect."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            func(*args, **kwargs)
+        except Exception:
+            logger.exception("realtime %s failed", func.__name__)
+
+    return wrapper
+
+
+@_never_raises
 def entity_updated(*, entity: Entity, event: JourneyEvent, sequence: int | None = None) -> None:
     """Broadcast `entity.updated` to the canvas group."""
     seq = sequence if sequence is not None else entity.sequence
@@ -76,11 +92,13 @@ def entity_updated(*, entity: Entity, event: JourneyEvent, sequence: int | None 
     _broadcast([canvas_group(entity.canvas_id)], payload, entity_id=entity.pk, seq=seq)
 
 
+@_never_raises
 def entity_deleted(*, entity_id: object, canvas_id: object) -> None:
     payload = {"type": "entity.deleted", "id": str(entity_id)}
     _broadcast([canvas_group(canvas_id)], payload, entity_id=entity_id)
 
 
+@_never_raises
 def run_updated(
     *, run_id: object, flow_id: object, canvas_id: object | None, node_id: str | None, status: str
 ) -> None:
@@ -118,12 +136,7 @@ def _broadcast(
         "seq": seq,
         "text": json.dumps(payload, cls=JSONEncoder),
     }
-    try:
-        _deliver(layer, groups, message)
-    except Exception:
-        # The change is committed either way; a lost live message must not turn a
-        # successful request into a 500. Clients resync from the snapshot on reconnect.
-        logger.exception("realtime broadcast to %s failed", groups)
+    _deliver(layer, groups, message)
 
 
 def _deliver(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -76,7 +77,7 @@ def _locked_entity(entity_id: Any) -> Entity:
             .select_related("canvas")
             .get(pk=entity_id)
         )
-    except (Entity.DoesNotExist, ValueError) as exc:
+    except (Entity.DoesNotExist, ValueError, ValidationError) as exc:
         raise MovementError("entity_id", f"entity {entity_id} does not exist") from exc
 
 

@@ -99,15 +99,11 @@ class FlowAdmin(admin.ModelAdmin):
         obj.pk, obj.current_version = saved.pk, saved.current_version
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        # The only PROTECT is Run -> FlowVersion, and flow_delete removes those runs
-        # first, so the confirmation page must not refuse; it lists the runs instead.
-        # Versions cannot be deleted one by one, but go with their flow.
-        deleted, counts, perms_needed, _protected = super().get_deleted_objects(objs, request)
-        runs = Run.objects.filter(flow_version__flow__in=list(objs)).count()
-        if runs:
-            counts[str(Run._meta.verbose_name_plural)] = runs
+        # Versions cannot be deleted one by one (no delete permission), but they go
+        # with their flow, so they must not block the confirmation page.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed.discard(str(FlowVersion._meta.verbose_name))
-        return deleted, counts, perms_needed, []
+        return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Flow) -> None:
         services.flow_delete(flow=obj)

@@ -81,7 +81,8 @@ class RunStatus(models.TextChoices):
 
 class Run(TimestampedModel):
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
-    flow_version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="runs")
+    # Versions only go away with their flow, and its runs go with it.
+    flow_version = models.ForeignKey(FlowVersion, on_delete=models.CASCADE, related_name="runs")
     entity = models.ForeignKey(
         "entities.Entity", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ from entities.models import Entity
 from flows import engine
 from flows.engine.tokens import token_valid
 from flows.models import Flow, Run, RunNode
-from stitch.api import OwnedQuerysetMixin
+from stitch.api import OwnedQuerysetMixin, Pagination
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -70,6 +70,10 @@ class CallbackSerializer(serializers.Serializer):
     error = serializers.CharField(required=False, allow_null=True, allow_blank=True)
 
 
+class CallbackResultSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=["applied", "unchanged", "ignored"])
+
+
 class NodeCompleteSerializer(serializers.Serializer):
     output = serializers.JSONField(required=False, allow_null=True)
 
@@ -80,16 +84,10 @@ def _object_body(request: Request) -> dict[str, Any]:
     return request.data
 
 
-def _engine_call(func: Any, **kwargs: Any) -> Any:
-    """Engine refusals as HTTP: a state conflict is 409, an unknown node 404."""
-    try:
-        return func(**kwargs), None
-    except engine.RunConflict as exc:
-        return None, Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-    except engine.RunNotFound as exc:
-        return None, Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
-
-
+@extend_schema_view(
+    get=extend_schema(responses=RunSerializer(many=True)),
+    post=extend_schema(request=RunStartSerializer, responses={201: RunSerializer}),
+)
 class FlowRunsView(APIView):
     """`GET` the runs of one of your flows; `POST {input?, entity_id?, trigger?}` starts one."""
 
@@ -100,7 +98,7 @@ class FlowRunsView(APIView):
 
     def get(self, request: Request, flow_id: str) -> Response:
         flow = self._flow(request, flow_id)
-        paginator = PageNumberPagination()
+        paginator = Pagination()
         queryset = Run.objects.filter(flow=flow).select_related("flow_version")
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(RunSerializer(page, many=True).data)
@@ -138,8 +136,7 @@ class RunViewSet(
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        run, error = _engine_call(engine.run_cancel, run=self.get_object())
-        return error or self._reply(run)
+        return self._reply(engine.run_cancel(run=self.get_object()))
 
     @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>[^/]+)/complete")
     def complete(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
@@ -147,15 +144,14 @@ class RunViewSet(
         body = NodeCompleteSerializer(data=_object_body(request))
         body.is_valid(raise_exception=True)
         output = body.validated_data.get("output")
-        run, error = _engine_call(engine.ux_complete, run=run, node_id=node_id, output=output)
-        return error or self._reply(run)
+        return self._reply(engine.ux_complete(run=run, node_id=node_id, output=output))
 
     @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>[^/]+)/retry")
     def retry(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
-        run, error = _engine_call(engine.node_retry, run=self.get_object(), node_id=node_id)
-        return error or self._reply(run)
+        return self._reply(engine.node_retry(run=self.get_object(), node_id=node_id))
 
 
+@extend_schema(request=CallbackSerializer, responses={200: CallbackResultSerializer})
 class CallbackView(APIView):
     """`POST /api/runs/{run_id}/nodes/{node_id}/callback/?token=...` from a worker.
     No login: the per run-node token in the URL authenticates the caller."""
@@ -173,12 +169,11 @@ class CallbackView(APIView):
         body = CallbackSerializer(data=_object_body(request))
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        result, error = _engine_call(
-            engine.callback_apply,
+        result = engine.callback_apply(
             run_id=run_id,
             node_id=node_id,
             status=data["status"],
             output=data.get("output"),
             error=data.get("error") or None,
         )
-        return error or Response({"result": result})
+        return Response({"result": result})

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from flows import services
-from flows.models import CanvasType, Flow, FlowVersion, Run
+from flows.models import CanvasType, Flow, FlowVersion
 from stitch.api import limit_to_owned_flows
 from stitch.errors import FieldError
 
@@ -60,26 +60,4 @@ class FlowVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = FlowVersion
         fields = ["id", "flow_id", "number", "graph", "plan", "created_at"]
-        read_only_fields = fields
-
-
-class RunSerializer(serializers.ModelSerializer):
-    flow_version: serializers.Field = serializers.SlugRelatedField(
-        slug_field="number", read_only=True
-    )
-
-    class Meta:
-        model = Run
-        fields = [
-            "id",
-            "flow",
-            "flow_version",
-            "entity",
-            "status",
-            "input",
-            "trigger",
-            "node_states",
-            "created_at",
-            "updated_at",
-        ]
         read_only_fields = fields

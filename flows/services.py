@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from flows.graph import GraphInvalid, compile_plan, validate_graph
-from flows.models import CanvasType, Flow, FlowVersion, Run
+from flows.models import CanvasType, Flow, FlowVersion
 from flows.workers import worker_types
 from stitch.errors import FieldError
 from stitch.models import User
@@ -68,14 +68,10 @@ def flow_update(*, flow: Flow, **changes: Any) -> Flow:
 @transaction.atomic
 def flow_delete(*, flow: Flow) -> None:
     """Delete a canvas with its versions, runs and entities; child canvases are kept
-    (their parent becomes empty). Runs go first: they PROTECT the versions they are
-    pinned to, which would otherwise block the cascade."""
+    (their parent becomes empty)."""
     # Lock the flow: a run or version created concurrently for it waits on this row
-    # (its foreign-key check) and then fails, instead of slipping in between the
-    # two deletes and blocking the cascade.
-    locked = Flow.objects.select_for_update().get(pk=flow.pk)
-    Run.objects.filter(flow_version__flow=locked).delete()
-    locked.delete()
+    # (its foreign-key check) and then fails, instead of being left without a flow.
+    Flow.objects.select_for_update().get(pk=flow.pk).delete()
 
 
 def parent_check(*, flow: Flow | None, parent: Flow | None) -> None:

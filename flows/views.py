@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404
 from rest_framework import mixins, viewsets
 
 from flows import services
-from flows.models import CanvasType, Flow, FlowVersion, Run
-from flows.serializers import FlowSerializer, FlowVersionSerializer, RunSerializer
+from flows.models import CanvasType, Flow, FlowVersion
+from flows.serializers import FlowSerializer, FlowVersionSerializer
 from stitch.api import OwnedQuerysetMixin
 
 
@@ -69,13 +69,3 @@ class FlowVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             Flow.objects.only("id"), pk=self.kwargs["flow_id"], owner=self.request.user
         )
         return FlowVersion.objects.filter(flow=flow).order_by("-number")
-
-
-class RunViewSet(
-    OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    serializer_class = RunSerializer
-    owner_field = "flow__owner"
-
-    def get_queryset(self) -> QuerySet[Run]:
-        return self.scope(Run.objects.select_related("flow_version"))

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -19,7 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from flows.graph import GraphInvalid
 from flows.models import Flow
-from stitch.errors import FieldError
+from stitch.errors import Conflict, FieldError, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = ValidationError(detail)
     elif isinstance(exc, FieldError):
         exc = ValidationError({exc.field: [exc.message]})
+    elif isinstance(exc, NotFound):
+        exc = exceptions.NotFound(str(exc))
+    elif isinstance(exc, Conflict):
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     elif isinstance(exc, ProtectedError | RestrictedError):
         return Response(
             {"detail": "Still in use by other records; remove those first."},

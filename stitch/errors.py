@@ -1,4 +1,4 @@
-"""Domain errors that services raise and the API turns into 400 responses."""
+"""Domain errors that services raise and the API turns into 400/404/409 responses."""
 
 from __future__ import annotations
 
@@ -10,3 +10,11 @@ class FieldError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class NotFound(LookupError):
+    """The thing named by the request does not exist (404)."""
+
+
+class Conflict(Exception):
+    """The request contradicts the current state of the thing it names (409)."""

@@ -11,5 +11,5 @@ from entities.consumers import CanvasConsumer
 websocket_urlpatterns: list[Any] = [
     # Any id segment reaches the consumer, so a malformed id closes with 4404
     # instead of failing the handshake.
-    re_path(r"^ws/flows/(?P<canvas_id>[^/]+)/$", CanvasConsumer.as_asgi()),
+    re_path(r"^ws/flows/(?P<canvas_id>[^/]+)/?$", CanvasConsumer.as_asgi()),
 ]

@@ -83,7 +83,22 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------
 _database_url = env_str("DATABASE_URL") or embedded_database_url(VAR_DIR / "pgdata")
 DATABASES = {"default": parse_database_url(_database_url)}
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
+# Under ASGI every request may run on another thread, and persistent per-thread
+# connections (CONN_MAX_AGE) pile up until PostgreSQL refuses clients. A psycopg pool
+# per process bounds them instead (limits.md: past ~8 connections PostgreSQL on two
+# cores gets slower, not faster). DATABASE_POOL_MAX_SIZE=0 turns the pool off.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=0)
+if DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 30, minimum=1),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
+# With the pool this makes it test a connection before lending it, so one killed by a
+# server restart or idle timeout is replaced instead of failing the request that got it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -172,57 +172,52 @@ def _readable(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _release(event_id: Any) -> None:
-    """Best effort after a database outage: hand the event back to the queue's retry."""
-    try:
-        WebhookEvent.objects.filter(pk=event_id, status=PROCESSING).update(status=PENDING)
-    except (OperationalError, InterfaceError):
-        logger.warning("could not release webhook event %s; the sweep will", event_id)
+def _finish(
+    event: WebhookEvent,
+    *,
+    status: str,
+    error: str | None = None,
+    entity: Entity | None = None,
+    run: Run | None = None,
+) -> WebhookEvent:
+    event.status, event.error, event.processed_at = status, error, timezone.now()
+    event.entity, event.workflow_run = entity or event.entity, run or event.workflow_run
+    event.save(update_fields=["status", "error", "entity", "workflow_run", "processed_at"])
+    return event
 
 
 def webhook_event_process(*, event_id: Any) -> WebhookEvent | None:
     """Turn a stored event into an entity on the entry edge and a run of the workflow.
 
-    Everything it writes (entity, journey event, run, its jobs, the event's outcome)
-    commits together, so a crash leaves no half result, and a later attempt starts from
-    scratch. Returns None when another job has the event.
+    One transaction holds the claim, everything written (entity, journey event, run and
+    its dispatch jobs) and the outcome: a crash rolls all of it back and leaves the event
+    pending for the next attempt, so no half result and no duplicate can ever exist.
+    Returns None when the event is not (or no longer) pending.
     """
-    if not _claim(event_id):
-        return None
     try:
-        return _process_claimed(event_id)
+        with transaction.atomic():
+            # The claim's UPDATE also row-locks the event until commit: a copy of this job
+            # (queue retry, sweep, replay) waits on it, then finds nothing to claim.
+            if not _claim(event_id):
+                return None
+            event = WebhookEvent.objects.select_related("webhook_config__workflow").get(pk=event_id)
+            entity, run = _event_apply(event)
+            return _finish(event, status=COMPLETED, entity=entity, run=run)
     except (OperationalError, InterfaceError):
-        _release(event_id)
-        raise
+        raise  # the database is away: the event stayed pending and the queue retries
+    except Exception as exc:
+        if not isinstance(exc, MappingError | FieldError):
+            logger.exception("webhook event %s failed", event_id)
+        return _fail(event_id, _readable(exc))
 
 
-def _process_claimed(event_id: Any) -> WebhookEvent:
+def _fail(event_id: Any, error: str) -> WebhookEvent | None:
+    """Record a failure; what the attempt wrote was rolled back with it."""
     with transaction.atomic():
-        # Row lock on the event, held to commit: a recovered or replayed copy of this job
-        # that claimed the event meanwhile waits here, then sees it finished and stops,
-        # so one event never yields two entities or two runs.
-        event = (
-            WebhookEvent.objects.select_for_update(of=("self",))
-            .select_related("webhook_config__workflow")
-            .get(pk=event_id)
-        )
-        if event.status != PROCESSING:
-            return event
-        try:
-            with transaction.atomic():  # savepoint: a failure undoes every partial write
-                entity, run = _event_apply(event)
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception as exc:
-            if not isinstance(exc, MappingError | FieldError):
-                logger.exception("webhook event %s failed", event_id)
-            event.status, event.error = FAILED, _readable(exc)
-        else:
-            event.status, event.error = COMPLETED, None
-            event.entity, event.workflow_run = entity, run
-        event.processed_at = timezone.now()
-        event.save(update_fields=["status", "error", "entity", "workflow_run", "processed_at"])
-        return event
+        if not _claim(event_id):  # taken over meanwhile (a replay): theirs to record
+            return None
+        event = WebhookEvent.objects.get(pk=event_id)
+        return _finish(event, status=FAILED, error=error)
 
 
 # --- replay and recovery ----------------------------------------------------------------

@@ -13,7 +13,7 @@ QUEUE = "webhooks"
     name=PROCESS_TASK,
     queue=QUEUE,
     # Only a database outage propagates out of processing (every other failure marks
-    # the event failed); the event is handed back to pending, so a retry can claim it.
+    # the event failed); its transaction rolled back, so the event is pending again.
     retry=RetryStrategy(max_attempts=5, exponential_wait=2),
 )
 def process_event(event_id: str) -> None:

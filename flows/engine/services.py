@@ -18,17 +18,17 @@ from flows.engine.plan import Plan, plan_for
 from flows.engine.state import Step
 from flows.models import CanvasType, Flow, NodeStatus, Run, RunNode, RunStatus, manual_trigger
 from flows.workers import WorkerOutcome
-from stitch.errors import FieldError
+from stitch.errors import Conflict, FieldError, NotFound
 
 logger = logging.getLogger(__name__)
 LATE_CALLBACKS_KEPT = 20
 
 
-class RunNotFound(LookupError):
+class RunNotFound(NotFound):
     """Unknown run or node (404)."""
 
 
-class RunConflict(Exception):
+class RunConflict(Conflict):
     """The request contradicts the run's current state (409)."""
 
 

@@ -3,13 +3,14 @@ separate processes (web, procrastinate worker) against the test database."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import quote
 import httpx
 import uvicorn
 from django.db import connection
+from websockets.sync.client import ClientConnection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +74,13 @@ def threaded_server() -> Iterator[str]:
 
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "PYTEST_CURRENT_TEST"}}
-    env.update(DATABASE_URL=database_url(), DEBUG="true", CONN_MAX_AGE="0", **extra)
+    # The product's settings (tests.settings only tunes the test process itself).
+    env.update(
+        DATABASE_URL=database_url(),
+        DJANGO_SETTINGS_MODULE="stitch.settings",
+        DEBUG="true",
+        **extra,
+    )
     return env
 
 
@@ -132,3 +140,33 @@ def wait_until_serving(port: int, timeout: float = 30.0) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"no server on port {port} after {timeout} s")
+
+
+def echo_workflow() -> dict:
+    """Two built-in `echo` workers in a row: runs in the worker process, no HTTP."""
+    node = {"type": "Worker", "position": {"x": 0, "y": 0}}
+    return {
+        "nodes": [
+            node | {"id": "a", "data": {"label": "A", "workerType": "echo"}},
+            node | {"id": "b", "data": {"label": "B", "workerType": "echo"}},
+        ],
+        "edges": [{"id": "a-b", "source": "a", "target": "b"}],
+    }
+
+
+def messages_until(ws: ClientConnection, last: Callable[[dict], bool]) -> list[dict]:
+    seen: list[dict] = []
+    while not seen or not last(seen[-1]):
+        seen.append(json.loads(ws.recv(timeout=20)))
+    return seen
+
+
+def run_finished(run_id: str) -> Callable[[dict], bool]:
+    def finished(message: dict) -> bool:
+        return message["type"] == "run.updated" and message == message | {
+            "run_id": run_id,
+            "node_id": None,
+            "status": "completed",
+        }
+
+    return finished

@@ -28,12 +28,20 @@ def server(django_db_setup: None) -> Iterator[str]:
 
 
 def open_socket(
-    server: str, canvas_id: object, *, token: str | None = None, cookie: str | None = None
+    server: str,
+    canvas_id: object,
+    *,
+    token: str | None = None,
+    cookie: str | None = None,
+    origin: str | None = None,
 ) -> ClientConnection:
     query = f"?token={token}" if token else ""
     headers = {"Cookie": cookie} if cookie else None
     return connect(
-        f"ws://{server}/ws/flows/{canvas_id}/{query}", additional_headers=headers, open_timeout=10
+        f"ws://{server}/ws/flows/{canvas_id}/{query}",
+        additional_headers=headers,
+        origin=origin,  # type: ignore[arg-type]
+        open_timeout=10,
     )
 
 
@@ -98,12 +106,22 @@ def test_the_snapshot_lists_the_canvas_entities(server, canvas, owner) -> None:
     ]
 
 
-def test_a_session_cookie_authenticates_the_socket(server, canvas, owner) -> None:
+def session_cookie(user) -> str:
     browser = Client()
-    browser.force_login(owner)
-    cookie = f"sessionid={browser.cookies['sessionid'].value}"
-    with open_socket(server, canvas.pk, cookie=cookie) as ws:
+    browser.force_login(user)
+    return f"sessionid={browser.cookies['sessionid'].value}"
+
+
+def test_a_session_cookie_authenticates_the_socket(server, canvas, owner) -> None:
+    cookie = session_cookie(owner)
+    with open_socket(server, canvas.pk, cookie=cookie, origin=f"http://{server}") as ws:
         assert receive(ws)["type"] == "snapshot"
+
+
+def test_a_session_socket_opened_by_another_site_is_closed_with_4403(server, canvas, owner):
+    cookie = session_cookie(owner)
+    with open_socket(server, canvas.pk, cookie=cookie, origin="https://evil.example") as ws:
+        assert close_code(ws) == 4403
 
 
 def test_a_move_is_sent_only_after_its_transaction_commits(subscribed, canvas) -> None:
@@ -116,6 +134,13 @@ def test_a_move_is_sent_only_after_its_transaction_commits(subscribed, canvas) -
     assert message["entity"]["id"] == str(entity.pk)
     assert message["entity"]["current_node_id"] == "customers"
     assert message["event"]["event_type"] == "manual_move"
+
+
+def test_client_frames_are_ignored_and_the_socket_stays_open(subscribed, canvas) -> None:
+    subscribed.send("not json at all")
+    entity = EntityFactory.create(canvas=canvas)
+    services.entity_manual_move(entity_id=entity.pk, node_id="leads")
+    assert receive(subscribed)["type"] == "entity.updated"
 
 
 def test_a_rolled_back_move_sends_nothing(subscribed, canvas) -> None:

@@ -21,7 +21,8 @@ class Command(BaseCommand):
             "port": db["PORT"] or None,
             "user": db["USER"] or None,
             "password": db["PASSWORD"] or None,
-            **db.get("OPTIONS", {}),
+            # "pool" configures Django's connection pool, not a libpq option.
+            **{k: v for k, v in db.get("OPTIONS", {}).items() if k != "pool"},
         }
         params = {key: value for key, value in params.items() if value is not None}
         try:

@@ -1,0 +1,14 @@
+"""Settings for the test process: the product's settings without the connection pool.
+
+Django's test client does not return a thread's connection at the end of a request
+(it keeps the test transaction's connection open on purpose), and the suite's
+thread and job-runner helpers manage per-thread connections themselves; a bounded
+pool would make those tests wait for connections that are only given back when a
+thread ends. Servers started by the tests run with the product's settings.
+"""
+
+from stitch.settings import *  # noqa: F403
+from stitch.settings import DATABASES
+
+DATABASES["default"]["OPTIONS"].pop("pool", None)
+DATABASES["default"]["CONN_MAX_AGE"] = 60
