@@ -254,7 +254,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--concurrency", type=int, default=8, help="jobs per worker process")
+    parser.add_argument("--concurrency", type=int, default=4, help="jobs per worker process")
     args = parser.parse_args()
     count = min(args.count, 10_000)  # bounded, whatever is asked
 

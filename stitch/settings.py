@@ -63,7 +63,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "stitch.urls"
 ASGI_APPLICATION = "stitch.asgi.application"
 AUTH_USER_MODEL = "stitch.User"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/api/flows/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 TEMPLATES = [
     {
@@ -235,7 +237,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
-    "loggers": {"procrastinate": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
+    # httpx logs every request at INFO: a line per worker dispatch is noise.
+    "loggers": {
+        "procrastinate": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 # The seed's index names (idx_stitch_entities_current_node_id, ...) are longer than

@@ -89,8 +89,9 @@ def _stale_before() -> Any:
 
 def _claim(event_id: Any) -> bool:
     # Conditional UPDATE as the claim: of several jobs for one event (a queue retry, a
-    # sweep, a replay) only one moves it pending -> processing. A processing claim older
-    # than the recovery delay was left by a crashed worker and may be taken over.
+    # sweep, a replay) only one moves it pending -> processing. The claim commits with the
+    # outcome, so `processing` is never seen committed in normal operation; one older than
+    # the recovery delay (an operator's edit, a restored backup) is taken over.
     claimable = Q(status=PENDING) | Q(status=PROCESSING, claimed_at__lt=_stale_before())
     updated = WebhookEvent.objects.filter(claimable, pk=event_id, accepted=True).update(
         status=PROCESSING, claimed_at=timezone.now()

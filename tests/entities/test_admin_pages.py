@@ -71,7 +71,24 @@ def test_the_live_page_sends_visitors_to_log_in(client) -> None:
     canvas = CanvasFactory.create()
     response = client.get(f"/flows/{canvas.pk}/live/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_an_owner_who_is_not_staff_signs_in_and_sees_their_live_page(client) -> None:
+    canvas = CanvasFactory.create()
+    page = client.get(f"/accounts/login/?next=/flows/{canvas.pk}/live/")
+    assert page.status_code == 200
+    response = client.post(
+        "/accounts/login/",
+        {
+            "username": canvas.owner.username,
+            "password": "pw-for-tests",
+            "next": f"/flows/{canvas.pk}/live/",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/flows/{canvas.pk}/live/"
+    assert client.get(response["Location"]).status_code == 200
 
 
 def test_the_live_page_is_404_for_someone_elses_canvas(client) -> None:

@@ -64,7 +64,7 @@ def test_a_move_made_through_the_api_appears_on_the_live_page_without_reload(tmp
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.goto(f"{base}/flows/{canvas.pk}/live/")
-            assert "/admin/login/" in page.url  # login required
+            assert "/accounts/login/" in page.url  # login required
             page.fill("#id_username", "operator")
             page.fill("#id_password", "pw-for-tests")
             page.click("input[type=submit]")
