@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.contrib.auth.hashers import make_password
 from playwright.sync_api import expect, sync_playwright
 
 from entities import services
@@ -47,6 +48,9 @@ def demo_like_graph() -> dict:
 def test_a_move_made_through_the_api_appears_on_the_live_page_without_reload(tmp_path: Path):
     assert Path(CHROMIUM).exists(), "install Debian's chromium (make test does)"
     operator = UserFactory.create(username="operator", is_staff=True)
+    # The server runs the product's settings, which know no test-speed MD5 hashes.
+    operator.password = make_password("pw-for-tests", hasher="pbkdf2_sha256")
+    operator.save(update_fields=["password"])
     canvas = CanvasFactory.create(owner=operator, name="Demo canvas", graph=demo_like_graph())
     walker = EntityFactory.create(canvas=canvas, name="Monica", entity_type="customer")
     services.entity_manual_move(entity_id=walker.pk, node_id="segments")
