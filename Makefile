@@ -20,7 +20,7 @@ run: venv
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py ensure_database
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/python manage.py demo_setup
-	DEBUG=$${DEBUG:-true} exec $(BIN)/uvicorn stitch.asgi:application --host 127.0.0.1 --port $(PORT) --lifespan on --ws-per-message-deflate false
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) exec $(BIN)/uvicorn stitch.asgi:application --host 127.0.0.1 --port $(PORT) --lifespan on --ws-per-message-deflate false
 
 lint: venv
 	$(BIN)/ruff check .

@@ -24,7 +24,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # Public base URL used to build absolute callback and webhook URLs handed to the
 # outside world (workers, providers). Requests are not trusted for this.
-PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+# Defaults to the local server on PORT (what `make run` serves), so callbacks reach it.
+PORT = env_int("PORT", 8000, minimum=1)
+PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -203,7 +203,7 @@ class Command(BaseCommand):
                 movement.entity_manual_move(entity_id=entity.pk, node_id=where)
 
     def report(self, password: str, token: str, canvas: Flow, hook: WebhookConfig) -> None:
-        base = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+        base = settings.PUBLIC_BASE_URL
         auth = shlex.quote(f"Authorization: Token {token}")
         lines = [
             "",
