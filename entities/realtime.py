@@ -26,7 +26,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from rest_framework.utils.encoders import JSONEncoder
 
 from entities.models import Entity, JourneyEvent
-from entities.serializers import EntitySerializer, JourneyEventSerializer
+from entities.payloads import entity_data, event_data
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +58,11 @@ def plain_json(data: Any) -> Any:
 
 
 def entity_payload(entity: Entity) -> dict[str, Any]:
-    return plain_json(EntitySerializer(entity).data)
+    return plain_json(entity_data(entity))
 
 
 def event_payload(event: JourneyEvent) -> dict[str, Any]:
-    return plain_json(JourneyEventSerializer(event).data)
+    return plain_json(event_data(event))
 
 
 def _never_raises(func: Callable[..., None]) -> Callable[..., None]:
@@ -85,8 +85,8 @@ def entity_updated(*, entity: Entity, event: JourneyEvent, sequence: int | None 
     seq = sequence if sequence is not None else entity.sequence
     payload = {
         "type": "entity.updated",
-        "entity": EntitySerializer(entity).data,
-        "event": JourneyEventSerializer(event).data,
+        "entity": entity_data(entity),
+        "event": event_data(event),
         "seq": seq,
     }
     _broadcast([canvas_group(entity.canvas_id)], payload, entity_id=entity.pk, seq=seq)

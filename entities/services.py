@@ -169,6 +169,21 @@ def entity_journey_start(
 ) -> Movement:
     """Put the entity on edge `edge_id` at progress 0 (`edge_start`)."""
     entity = _locked_entity(entity_id)
+    return entity_journey_start_locked(entity=entity, edge_id=edge_id, metadata=metadata)
+
+
+def entity_journey_start_locked(
+    *, entity: Entity, edge_id: str, metadata: dict[str, Any] | None = None
+) -> Movement:
+    """`entity_journey_start` for a caller already inside its own transaction that holds
+    the entity row: locked with `select_for_update` or inserted by that transaction
+    (invisible to everyone else until it commits), read with its canvas.
+
+    No savepoint and no second read of the row (webhook processing starts a journey per
+    event). A refusal raises and must roll back the caller's whole transaction.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("entity_journey_start_locked needs the caller's transaction")
     _, edges = canvas_graph_ids(entity.canvas)
     if edge_id not in edges:
         raise MovementError("edge_id", f"edge {edge_id!r} is not on the entity's canvas")

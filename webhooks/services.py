@@ -15,7 +15,7 @@ from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from entities.models import Entity
-from entities.services import entity_journey_start
+from entities.services import entity_journey_start_locked
 from flows.engine import run_start
 from flows.engine.jobs import defer_on_django
 from flows.models import Run
@@ -104,10 +104,7 @@ def _advisory_lock(key: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
-def _entity_merge(entity: Entity, mapped: MappedEntity) -> Entity:
-    # Row lock: a run or an operator may be writing this entity's metadata right now;
-    # merging into a copy read without the lock would silently drop their keys.
-    locked = Entity.objects.select_for_update(of=("self",)).get(pk=entity.pk)
+def _entity_merge(locked: Entity, mapped: MappedEntity) -> Entity:
     locked.metadata = {**(locked.metadata or {}), **mapped.metadata}
     if mapped.avatar_url and not locked.avatar_url:
         locked.avatar_url = mapped.avatar_url
@@ -116,25 +113,32 @@ def _entity_merge(entity: Entity, mapped: MappedEntity) -> Entity:
 
 
 def _entity_find_or_create(*, event: WebhookEvent, mapped: MappedEntity) -> Entity:
+    """The event's entity, row-locked (found) or inserted by this transaction (new),
+    with its canvas attached: the journey then starts on it without reading it again."""
     config = event.webhook_config
+    # Row lock, taken by the lookup itself: a run or an operator may be writing this
+    # entity's metadata (or moving it) right now; merging into or moving a copy read
+    # without the lock would silently drop their change.
+    entities = Entity.objects.select_for_update(of=("self",))
     entity = None
     if event.entity_id is not None:
         # A replay keeps the entity the event produced before, email or not.
-        entity = Entity.objects.filter(pk=event.entity_id, canvas_id=config.canvas_id).first()
+        entity = entities.filter(pk=event.entity_id, canvas_id=config.canvas_id).first()
     if entity is None and mapped.email:
         # Advisory lock on (canvas, email), held to commit: two events about one new
         # person, processed at once by two workers, would otherwise both miss in the
         # lookup below and create the person twice.
         _advisory_lock(f"webhook-entity:{config.canvas_id}:{mapped.email}")
         entity = (
-            Entity.objects.filter(canvas_id=config.canvas_id, email=mapped.email)
+            entities.filter(canvas_id=config.canvas_id, email=mapped.email)
             .order_by("created_at")
             .first()
         )
     if entity is not None:
+        entity.canvas = config.canvas  # same row (filtered on canvas_id), already read
         return _entity_merge(entity, mapped)
     return Entity.objects.create(
-        canvas_id=config.canvas_id,
+        canvas=config.canvas,
         name=mapped.name,
         email=mapped.email,
         entity_type=mapped.entity_type,
@@ -147,8 +151,8 @@ def _event_apply(event: WebhookEvent) -> tuple[Entity, Run]:
     config = event.webhook_config
     mapped = entity_map(config.entity_mapping or {}, event.payload)
     entity = _entity_find_or_create(event=event, mapped=mapped)
-    movement = entity_journey_start(
-        entity_id=entity.pk,
+    movement = entity_journey_start_locked(
+        entity=entity,
         edge_id=config.entry_edge_id,
         metadata={"webhook_event_id": str(event.id), "source": config.source},
     )
@@ -201,7 +205,9 @@ def webhook_event_process(*, event_id: Any) -> WebhookEvent | None:
             # (queue retry, sweep, replay) waits on it, then finds nothing to claim.
             if not _claim(event_id):
                 return None
-            event = WebhookEvent.objects.select_related("webhook_config__workflow").get(pk=event_id)
+            event = WebhookEvent.objects.select_related(
+                "webhook_config__workflow", "webhook_config__canvas"
+            ).get(pk=event_id)
             entity, run = _event_apply(event)
             return _finish(event, status=COMPLETED, entity=entity, run=run)
     except (OperationalError, InterfaceError):

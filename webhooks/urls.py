@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from webhooks.intake import webhook_intake
@@ -9,6 +9,11 @@ router.register("webhook-configs", WebhookConfigViewSet, basename="webhook-confi
 router.register("webhook-events", WebhookEventViewSet, basename="webhook-event")
 
 urlpatterns = [
-    path("webhooks/<str:endpoint_slug>/", webhook_intake, name="webhook-intake"),
+    # Only slug characters reach the view (others, NUL included, are a plain 404).
+    re_path(
+        r"^webhooks/(?P<endpoint_slug>[A-Za-z0-9_-]{1,100})/$",
+        webhook_intake,
+        name="webhook-intake",
+    ),
     *router.urls,
 ]

@@ -31,6 +31,9 @@ def progress_value(done: int, total: int) -> Decimal:
 def entity_canvas_id(run: Run) -> Any:
     if run.entity_id is None:
         return None
+    if Run._meta.get_field("entity").is_cached(run):
+        # The entity in hand (`run_start`): an entity never changes canvas.
+        return run.entity.canvas_id if run.entity is not None else None
     return Entity.objects.filter(pk=run.entity_id).values_list("canvas_id", flat=True).first()
 
 

@@ -49,7 +49,10 @@ def run_start(
         raise FieldError("flow", f"flow {flow.pk} is a {flow.canvas_type} canvas, not a workflow")
     if flow.current_version_id is None:
         raise FieldError("flow", f"flow {flow.pk} has no saved version to run")
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: whatever fails here fails the caller
+    # (webhook processing rolls back the whole event), so a savepoint would only cost
+    # two round trips. Called on its own, this is still one transaction.
+    with transaction.atomic(savepoint=False):
         plan = plan_for(flow.current_version_id)
         run = Run.objects.create(
             flow=flow,
@@ -60,11 +63,13 @@ def run_start(
             trigger=trigger or manual_trigger(),
             total_count=len(plan.executable),
         )
-        rows = RunNode.objects.bulk_create(_initial_rows(run, plan))
         # No lock needed: no other transaction can see this run before we commit.
         step = Step(run, plan)
-        entries = [step.adopt(row) for row in rows if _is_entry(plan, row)]
-        step.start(entries, run.input)
+        # The node rows are inserted by `finish()` with the entry nodes already fired:
+        # one INSERT, rather than an INSERT and then an UPDATE of every entry row.
+        rows = [step.adopt(row) for row in _initial_rows(run, plan)]
+        step.new_rows.extend(rows)
+        step.start([row for row in rows if _is_entry(plan, row)], run.input)
         step.finish()
     return run
 

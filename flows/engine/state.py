@@ -217,9 +217,13 @@ class Step:
         collector.branch_active = 0
         collector.branch_failed = 0
         self.touch(collector)
-        for fetched in RunNode.objects.filter(run=self.run, node_id__in=members):
+        # Rows already in hand may not be inserted yet (a run starting with a split).
+        missing = [member for member in members if member not in self.rows]
+        for fetched in RunNode.objects.filter(run=self.run, node_id__in=missing):
+            self.adopt(fetched)
+        for member in members:
             status = NodeStatus.RUNNING if items else NodeStatus.SKIPPED
-            template = self.adopt(fetched)
+            template = self.rows[member]
             self._set_status(template, status)
             if not items:
                 self.run.done_count += 1  # a skipped branch counts as done for progress

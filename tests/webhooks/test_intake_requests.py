@@ -24,6 +24,13 @@ def test_an_unknown_slug_is_404(db: None) -> None:
     assert "nope" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("slug", ["%00", "a%20b", "x" * 101])
+def test_a_slug_no_config_can_have_is_a_json_404(db: None, slug: str) -> None:
+    response = Client().post(f"/api/webhooks/{slug}/", data=b"{}", content_type="application/json")
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
 def test_an_inactive_endpoint_is_410(make_config: MakeConfig) -> None:
     config = make_config("stripe", is_active=False)
     response = signed_post(Client(), config, sample_payload("stripe"))
