@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test venv lint typecheck migrations-check pytest serve demo clean
+.PHONY: run test venv lint typecheck clean
 
 venv: $(VENV)/.installed
 
@@ -33,6 +33,7 @@ typecheck: venv
 test: venv
 	@exports="$$(scripts/services.sh)" && eval "$$exports" && \
 	  $(MAKE) --no-print-directory lint typecheck && \
+	  DEBUG=true $(BIN)/python manage.py ensure_database && \
 	  DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run && \
 	  scripts/ensure_chromium.sh && \
 	  DEBUG=true $(BIN)/pytest $(PYTEST_ARGS)

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import connection
 
+from entities.services import canvas_graph_ids
 from flows.models import Flow
 
 FUNNEL_SQL = """
@@ -66,13 +67,6 @@ def _rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-def _graph_ids(canvas: Flow) -> tuple[list[str], list[dict[str, Any]]]:
-    graph = canvas.graph if isinstance(canvas.graph, dict) else {}
-    nodes = [n["id"] for n in graph.get("nodes") or [] if isinstance(n, dict) and "id" in n]
-    edges = [e for e in graph.get("edges") or [] if isinstance(e, dict) and "id" in e]
-    return nodes, edges
-
-
 def canvas_analytics(
     *, canvas: Flow, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, list[dict[str, Any]]]:
@@ -94,7 +88,7 @@ def canvas_analytics(
         counts[("current", node_id) if node_id else ("travelling", edge_id)] += count
     medians = dict(_rows(MEDIAN_SQL.format(window=window), params))
 
-    node_ids, edges = _graph_ids(canvas)
+    node_ids, edges = canvas_graph_ids(canvas)
     nodes = [
         {
             "id": node_id,
@@ -105,7 +99,7 @@ def canvas_analytics(
         }
         for node_id in node_ids
     ]
-    return {"nodes": nodes, "edges": [_edge_row(edge["id"], counts) for edge in edges]}
+    return {"nodes": nodes, "edges": [_edge_row(edge_id, counts) for edge_id in edges]}
 
 
 def _edge_row(edge_id: str, counts: dict[tuple[str, str | None], int]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from entities import realtime
 from entities.models import Entity
+from entities.payloads import entity_data
 from flows.models import Flow
 
 CLOSE_FORBIDDEN = 4403
@@ -122,6 +123,6 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _snapshot(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        entities = list(Entity.objects.filter(canvas_id=self.canvas_id).select_related("canvas"))
+        entities = list(Entity.objects.filter(canvas_id=self.canvas_id))
         seen = {str(entity.pk): entity.sequence for entity in entities}
-        return [realtime.entity_payload(entity) for entity in entities], seen
+        return [entity_data(entity) for entity in entities], seen

@@ -5,9 +5,9 @@ Called from `transaction.on_commit` only, so nothing is sent for a rolled-back c
 Delivery goes through the Channels layer. Two facts about the layers shape this module:
 - the in-process layer keeps asyncio queues bound to the server's event loop, so a send
   from another thread (a request thread, an in-process job) must run *on that loop*;
-  we remember the loop when a consumer connects (or the ASGI app starts) and hand the
-  send to it with `run_coroutine_threadsafe`, waiting for it so that sends from one
-  thread keep their order;
+  we remember the loop when a consumer connects and hand the send to it with
+  `run_coroutine_threadsafe`, waiting for it so that sends from one thread keep their
+  order;
 - with no server loop in this process (the `procrastinate worker` process, a shell)
   only the Redis layer can reach anyone; we publish from one long-lived loop thread.
 """
@@ -45,24 +45,11 @@ def canvas_group(canvas_id: object) -> str:
     return f"canvas.{canvas_id}"
 
 
-def bind_loop(loop: asyncio.AbstractEventLoop | None = None) -> None:
+def bind_loop() -> None:
     """Remember the ASGI server's event loop (call from inside it)."""
     global _server_loop
     with _loop_lock:
-        _server_loop = loop or asyncio.get_running_loop()
-
-
-def plain_json(data: Any) -> Any:
-    """UUIDs, Decimals and datetimes as the REST API renders them (msgpack-safe)."""
-    return json.loads(json.dumps(data, cls=JSONEncoder))
-
-
-def entity_payload(entity: Entity) -> dict[str, Any]:
-    return plain_json(entity_data(entity))
-
-
-def event_payload(event: JourneyEvent) -> dict[str, Any]:
-    return plain_json(event_data(event))
+        _server_loop = asyncio.get_running_loop()
 
 
 def _never_raises(func: Callable[..., None]) -> Callable[..., None]:
@@ -80,16 +67,16 @@ def _never_raises(func: Callable[..., None]) -> Callable[..., None]:
 
 
 @_never_raises
-def entity_updated(*, entity: Entity, event: JourneyEvent, sequence: int | None = None) -> None:
-    """Broadcast `entity.updated` to the canvas group."""
-    seq = sequence if sequence is not None else entity.sequence
+def entity_updated(*, entity: Entity, event: JourneyEvent, sequence: int) -> None:
+    """Broadcast `entity.updated` to the canvas group; `sequence` is the entity's
+    sequence number right after this move (the entity may have moved again since)."""
     payload = {
         "type": "entity.updated",
         "entity": entity_data(entity),
         "event": event_data(event),
-        "seq": seq,
+        "seq": sequence,
     }
-    _broadcast([canvas_group(entity.canvas_id)], payload, entity_id=entity.pk, seq=seq)
+    _broadcast([canvas_group(entity.canvas_id)], payload, entity_id=entity.pk, seq=sequence)
 
 
 @_never_raises

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from entities.models import Entity, JourneyEvent
 from flows.models import Flow
 from stitch.api import limit_to_owned_flows
+from stitch.jsondata import has_nul
 
 
 class EntitySerializer(serializers.ModelSerializer):
@@ -54,6 +55,8 @@ class EntitySerializer(serializers.ModelSerializer):
     def validate_metadata(self, value: Any) -> Any:
         if not isinstance(value, dict):
             raise serializers.ValidationError("metadata must be an object")
+        if has_nul(value):
+            raise serializers.ValidationError("metadata must not contain \\u0000")
         return value
 
 

@@ -19,6 +19,7 @@ from entities import realtime
 from entities.models import Entity, JourneyEvent, JourneyEventType
 from flows.models import Flow
 from stitch.errors import FieldError
+from stitch.jsondata import has_nul
 
 # How many recent events the entity row keeps in `journey`; the full history is
 # stitch_journey_events. Small enough that rewriting the row stays cheap.
@@ -54,16 +55,17 @@ class Position:
     progress: Decimal | None = None
 
 
-def canvas_graph_ids(canvas: Flow) -> tuple[set[str], dict[str, Any]]:
-    """Node ids and {edge id: target node id} of a canvas graph (tolerates odd JSON)."""
+def canvas_graph_ids(canvas: Flow) -> tuple[list[str], dict[str, Any]]:
+    """Node ids and {edge id: target node id} of a canvas graph, both in graph order
+    (tolerates odd JSON)."""
     graph = canvas.graph if isinstance(canvas.graph, dict) else {}
-    nodes = {n["id"] for n in graph.get("nodes") or [] if isinstance(n, dict) and "id" in n}
-    edges = {
-        e["id"]: e.get("target")
-        for e in graph.get("edges") or []
-        if isinstance(e, dict) and "id" in e
-    }
+    nodes = [n["id"] for n in graph.get("nodes") or [] if _has_id(n)]
+    edges = {e["id"]: e.get("target") for e in graph.get("edges") or [] if _has_id(e)}
     return nodes, edges
+
+
+def _has_id(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("id"), str)
 
 
 def _locked_entity(entity_id: Any) -> Entity:
@@ -160,6 +162,8 @@ def progress_value(progress: Any) -> Decimal:
 def _metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     if metadata is not None and not isinstance(metadata, dict):
         raise MovementError("metadata", "metadata must be an object")
+    if has_nul(metadata):
+        raise MovementError("metadata", "metadata must not contain \\u0000")
     return metadata
 
 

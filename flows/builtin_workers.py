@@ -28,7 +28,7 @@ async def echo(call: WorkerCall) -> WorkerOutcome:
 async def http(call: WorkerCall) -> WorkerOutcome:
     """Call `data.url` (`data.method`, default POST with the node input as JSON; GET
     sends none) and output its JSON response (or its text when it is not JSON)."""
-    from flows.dispatch import EXCERPT, ensure_allowed
+    from flows.dispatch import EXCERPT, ensure_allowed, http_client
 
     url, method = call.config.get("url"), str(call.config.get("method") or "POST").upper()
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -39,8 +39,7 @@ async def http(call: WorkerCall) -> WorkerOutcome:
         return WorkerOutcome("failed", error=str(exc))
     body: dict[str, Any] = {} if method in ("GET", "HEAD") else {"json": call.input}
     try:
-        async with httpx.AsyncClient(follow_redirects=False) as client:
-            response = await client.request(method, url, **body)
+        response = await http_client().request(method, url, **body)
     except httpx.HTTPError as exc:
         raise RetryableWorkerError(f"{url} unreachable: {exc!r}") from exc
     if response.status_code == 429 or response.status_code >= 500:

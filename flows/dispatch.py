@@ -8,6 +8,7 @@ import asyncio
 import ipaddress
 import json
 import socket
+import weakref
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -95,16 +96,21 @@ async def ensure_allowed(url: str) -> None:
 
 
 # --- HTTP ----------------------------------------------------------------------------------
-_clients: dict[int, httpx.AsyncClient] = {}
+# Keyed by the loop itself, weakly: an `id()` key could be reused by a later loop,
+# which would then get a client whose pooled connections belong to a closed loop.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _client() -> httpx.AsyncClient:
-    """One pooled client per event loop (connections are reused across dispatches)."""
-    loop_id = id(asyncio.get_running_loop())
-    client = _clients.get(loop_id)
+def http_client() -> httpx.AsyncClient:
+    """One pooled client per event loop (connections are reused across dispatches and
+    the built-in `http` worker's calls)."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
     if client is None or client.is_closed:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        client = _clients[loop_id] = httpx.AsyncClient(limits=limits, follow_redirects=False)
+        client = _clients[loop] = httpx.AsyncClient(limits=limits, follow_redirects=False)
     return client
 
 
@@ -128,7 +134,9 @@ async def http_dispatch(target: Target) -> WorkerOutcome:
     body = dispatch_body(target.call)
     headers = {"Content-Type": "application/json", "X-Stitch-Signature": sign_body(body)}
     try:
-        response = await _client().post(url, content=body, headers=headers, timeout=target.timeout)
+        response = await http_client().post(
+            url, content=body, headers=headers, timeout=target.timeout
+        )
     except httpx.TimeoutException as exc:
         raise RetryableWorkerError(f"worker timed out after {target.timeout:g}s") from exc
     except httpx.HTTPError as exc:

@@ -6,8 +6,8 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from rest_framework import mixins, viewsets
+from rest_framework.generics import get_object_or_404
 
 from flows import services
 from flows.models import CanvasType, Flow, FlowVersion
@@ -65,6 +65,7 @@ class FlowVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if getattr(self, "swagger_fake_view", False):  # schema generation has no flow
             return FlowVersion.objects.none()
         # 404 for a flow that is not yours, not an empty list that would confirm it exists.
+        # DRF's get_object_or_404: a malformed id the URL pattern lets through is a 404 too.
         flow = get_object_or_404(
             Flow.objects.only("id"), pk=self.kwargs["flow_id"], owner=self.request.user
         )

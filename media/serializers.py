@@ -14,6 +14,7 @@ from rest_framework.fields import empty
 
 from media.models import Media, MediaType
 from media.storage import media_url
+from stitch.jsondata import has_nul
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
@@ -88,22 +89,12 @@ class JSONObjectField(serializers.Field):
         if not isinstance(data, dict):
             self.fail("invalid")
         # PostgreSQL's jsonb cannot store \u0000; refuse it here instead of a 500.
-        if _has_nul(data):
+        if has_nul(data):
             self.fail("nul")
         return data
 
     def to_representation(self, value: Any) -> Any:
         return value
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
 
 
 class MediaUploadSerializer(serializers.Serializer):

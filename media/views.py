@@ -111,6 +111,10 @@ class MediaViewSet(
 
 def _filter(queryset: QuerySet[Media], request: Request) -> QuerySet[Media]:
     params = request.query_params
+    for name in ("media_type", "tag", "search"):
+        # PostgreSQL text cannot hold NUL: a 400 naming the parameter, not a 500.
+        if any("\x00" in value for value in params.getlist(name)):
+            raise ValidationError({name: ["Must not contain NUL (\\u0000) characters."]})
     media_type = params.get("media_type")
     if media_type:
         if media_type not in MediaType.values:

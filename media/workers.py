@@ -22,6 +22,7 @@ from django.conf import settings
 from flows.models import Run
 from flows.workers import RetryableWorkerError, WorkerCall, WorkerOutcome, register_worker
 from media.errors import MediaRejected
+from media.serializers import MediaUpdateSerializer
 from media.services import media_create
 from media.storage import media_url
 
@@ -39,6 +40,11 @@ async def media_worker(call: WorkerCall) -> WorkerOutcome:
     url = params.get("url")
     if not isinstance(url, str) or not url:
         return WorkerOutcome("failed", error="media worker: no `url` in its config or input")
+    fields = MediaUpdateSerializer(data=_field_values(params))
+    if not fields.is_valid():
+        field, messages = next(iter(fields.errors.items()))
+        return WorkerOutcome("failed", error=f"media worker: {field}: {messages[0]}")
+    data = fields.validated_data
     run = await Run.objects.select_related("flow__owner").filter(pk=call.run_id).afirst()
     if run is None:
         return WorkerOutcome("failed", error=f"media worker: unknown run {call.run_id}")
@@ -51,12 +57,12 @@ async def media_worker(call: WorkerCall) -> WorkerOutcome:
                 file=buffer,
                 filename=_filename(url),
                 size=size,
-                name=params.get("name") or None,
-                description=params.get("description"),
-                media_type=params.get("media_type"),
-                tags=[str(tag) for tag in params.get("tags") or []],
+                name=data.get("name"),
+                description=data.get("description"),
+                media_type=data.get("media_type"),
+                tags=data.get("tags", ()),
                 metadata={
-                    **(params.get("metadata") or {}),
+                    **data.get("metadata", {}),
                     "source_url": url,
                     "run_id": str(call.run_id),
                     "node_id": call.node_id,
@@ -79,6 +85,15 @@ def _params(call: WorkerCall) -> dict[str, Any]:
     given = call.input if isinstance(call.input, dict) else {}
     keys = ("url", "name", "description", "media_type", "tags", "metadata")
     return {key: call.config.get(key, given.get(key)) for key in keys}
+
+
+def _field_values(params: dict[str, Any]) -> dict[str, Any]:
+    """The given media fields, for the same checks an upload's fields pass (numbers
+    in a tag list, e.g. from an upstream worker's output, become text)."""
+    values = {k: v for k, v in params.items() if k != "url" and v is not None and v != ""}
+    if isinstance(values.get("tags"), list):
+        values["tags"] = [str(tag) for tag in values["tags"]]
+    return values
 
 
 def _filename(url: str) -> str:

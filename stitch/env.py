@@ -64,7 +64,9 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
         number = float(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
-    if number != number or (minimum is not None and number < minimum):  # NaN or too small
+    if number != number:  # NaN compares false with everything, so no minimum catches it
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}")
+    if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be >= {minimum}, got {value!r}")
     return number
 

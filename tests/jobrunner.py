@@ -46,18 +46,15 @@ def worker_sessions_end() -> None:
 def _next_due_in() -> float | None:
     """Seconds until the next waiting job is due (0 if one is due now), None if none."""
     with connection.cursor() as cursor:
+        # A job deferred without a schedule has scheduled_at NULL: due now.
         cursor.execute(
-            "SELECT EXTRACT(EPOCH FROM min(scheduled_at) - now()) FROM procrastinate_jobs"
-            " WHERE status = 'todo'"
+            "SELECT count(*), EXTRACT(EPOCH FROM min(scheduled_at) - now())"
+            " FROM procrastinate_jobs WHERE status = 'todo'"
         )
         row = cursor.fetchone()
-        if row is None:
-            return None
-        cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'")
-        waiting = cursor.fetchone()
-    if not waiting or not waiting[0]:
+    if row is None or not row[0]:
         return None
-    return max(0.0, float(row[0] or 0.0))
+    return max(0.0, float(row[1] or 0.0))
 
 
 def _close_worker_connections() -> None:

@@ -5,22 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 
 from stitch.errors import FieldError
 from webhooks import services
 from webhooks.models import WebhookConfig, WebhookEvent
 from webhooks.sample import send_test_event
 from webhooks.validation import webhook_config_problems
-
-
-def endpoint_url(config: WebhookConfig) -> str:
-    path = reverse("webhook-intake", kwargs={"endpoint_slug": config.endpoint_slug})
-    return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 class WebhookConfigForm(forms.ModelForm):
@@ -90,7 +83,7 @@ class WebhookConfigAdmin(admin.ModelAdmin):
 
     @admin.display(description="Endpoint URL")
     def endpoint_url(self, config: WebhookConfig) -> str:
-        return endpoint_url(config)
+        return config.endpoint_url
 
     @admin.action(description="Send a signed test event")
     def send_test_event(self, request: HttpRequest, queryset: QuerySet[WebhookConfig]) -> None:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from stitch.jsondata import has_nul
 from webhooks import services, signatures
 from webhooks.models import WebhookConfig
 
@@ -54,16 +55,6 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def _payload(body: bytes) -> dict[str, Any]:
     try:
         # NaN/Infinity are Python's extension, not JSON; PostgreSQL's jsonb refuses them.
@@ -73,7 +64,7 @@ def _payload(body: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise Refused(400, {"body": ["Request body must be a JSON object."]})
     # jsonb cannot store the NUL character; refuse it here rather than fail on insert.
-    if b"\\u0000" in body and _has_nul(payload):
+    if b"\\u0000" in body and has_nul(payload):
         raise Refused(400, {"body": ["Request body must not contain \\u0000."]})
     return payload
 

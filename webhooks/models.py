@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
+from django.urls import reverse
 from django.utils import timezone
 
 from stitch.models import TimestampedModel
@@ -46,6 +48,12 @@ class WebhookConfig(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.source})"
+
+    @property
+    def endpoint_url(self) -> str:
+        """The full URL providers post to (API response and admin page alike)."""
+        path = reverse("webhook-intake", kwargs={"endpoint_slug": self.endpoint_slug})
+        return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 class WebhookEventStatus(models.TextChoices):

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.urls import reverse
 from rest_framework import serializers
 
 from flows.models import Flow
@@ -24,7 +22,7 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         write_only=True, required=False, allow_null=True, allow_blank=True
     )
     has_secret = serializers.SerializerMethodField()
-    endpoint_url = serializers.SerializerMethodField()
+    endpoint_url = serializers.CharField(read_only=True)
 
     class Meta:
         model = WebhookConfig
@@ -78,10 +76,6 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
 
     def get_has_secret(self, config: WebhookConfig) -> bool:
         return bool(config.secret)
-
-    def get_endpoint_url(self, config: WebhookConfig) -> str:
-        path = reverse("webhook-intake", kwargs={"endpoint_slug": config.endpoint_slug})
-        return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 class WebhookEventSerializer(serializers.ModelSerializer):

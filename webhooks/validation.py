@@ -7,17 +7,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from entities.services import canvas_graph_ids
 from flows.models import CanvasType, Flow
 from webhooks import signatures
 from webhooks.mapping import MappingError, mapping_check
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-
-
-def _edge_ids(canvas: Flow) -> set[str]:
-    graph = canvas.graph if isinstance(canvas.graph, dict) else {}
-    edges = graph.get("edges") or []
-    return {e["id"] for e in edges if isinstance(e, dict) and isinstance(e.get("id"), str)}
 
 
 def webhook_config_problems(
@@ -43,8 +38,10 @@ def webhook_config_problems(
             add("workflow", f"Flow {workflow.pk} is a {workflow.canvas_type}, not a workflow.")
         if canvas is not None and workflow.owner_id != canvas.owner_id:
             add("workflow", "The workflow must belong to the owner of the canvas.")
-    if canvas is not None and entry_edge_id is not None and entry_edge_id not in _edge_ids(canvas):
-        add("entry_edge_id", f"Edge {entry_edge_id!r} is not on canvas {canvas.pk}.")
+    if canvas is not None and entry_edge_id is not None:
+        _, edges = canvas_graph_ids(canvas)
+        if entry_edge_id not in edges:
+            add("entry_edge_id", f"Edge {entry_edge_id!r} is not on canvas {canvas.pk}.")
     try:
         mapping_check(entity_mapping)
     except MappingError as exc:

@@ -36,7 +36,6 @@ class WebhookEventViewSet(
 ):
     serializer_class = WebhookEventSerializer
     owner_field = "webhook_config__canvas__owner"
-    filter_backends = [filters.DjangoFilterBackend]
     filterset_class = WebhookEventFilter
 
     def get_queryset(self) -> QuerySet[WebhookEvent]:

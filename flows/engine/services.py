@@ -122,14 +122,25 @@ def _is_template(plan: Plan, node: RunNode) -> bool:
 
 # --- outcomes of workers ------------------------------------------------------------------
 def callback_apply(
-    *, run_id: Any, node_id: str, status: str, output: Any = None, error: str | None = None
+    *,
+    run_id: Any,
+    node_id: str,
+    status: str,
+    output: Any = None,
+    error: str | None = None,
+    attempt: int | None = None,
 ) -> str:
     """Apply a worker's result. Returns "applied", "unchanged" (a repeat of what the node
-    already holds) or "ignored" (run cancelled: recorded, not applied); raises
-    RunNotFound or RunConflict (a contradicting or premature result)."""
+    already holds), "ignored" (run cancelled: recorded, not applied) or "stale" (an
+    `attempt` was given and the node has been fired again since); raises RunNotFound or
+    RunConflict (a contradicting or premature result)."""
     with transaction.atomic():
         run = _locked_run(run_id)
         node = _node(run, node_id)
+        # Checked under the run lock: a retry committing between a separate check and
+        # this transaction would otherwise receive the previous attempt's result.
+        if attempt is not None and node.attempts != attempt:
+            return "stale"
         plan = plan_for(run.flow_version_id)
         if run.status == RunStatus.CANCELLED:
             _record_late(node, status=status, output=output, error=error)
@@ -171,8 +182,6 @@ def _record_late(node: RunNode, *, status: str, output: Any, error: str | None) 
 def worker_outcome_apply(*, run_id: Any, node_id: str, attempt: int, outcome: WorkerOutcome) -> str:
     """Apply what a dispatch (synchronous reply, built-in worker, final error) found,
     unless the node moved on meanwhile (retried, timed out, cancelled)."""
-    if not _current_attempt(run_id, node_id, attempt):
-        return "stale"
     try:
         return callback_apply(
             run_id=run_id,
@@ -180,14 +189,11 @@ def worker_outcome_apply(*, run_id: Any, node_id: str, attempt: int, outcome: Wo
             status=outcome.status,
             output=outcome.output,
             error=outcome.error,
+            attempt=attempt,
         )
     except (RunConflict, RunNotFound) as exc:
         logger.info("dispatch outcome for %s/%s not applied: %s", run_id, node_id, exc)
         return "stale"
-
-
-def _current_attempt(run_id: Any, node_id: str, attempt: int) -> bool:
-    return RunNode.objects.filter(run_id=run_id, node_id=node_id, attempts=attempt).exists()
 
 
 # --- people and operators ---------------------------------------------------------------------

@@ -20,7 +20,9 @@ from django.utils import timezone
 
 from entities import realtime
 from flows.engine import movement
+from flows.engine.jobs import dispatch_defer
 from flows.engine.plan import Plan, edge_contribution, path_value
+from flows.engine.read import node_states
 from flows.models import NodeStatus, Run, RunNode, RunStatus
 
 ACTIVE = {NodeStatus.RUNNING, NodeStatus.WAITING_FOR_USER}
@@ -342,13 +344,12 @@ class Step:
         settled = run.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
         run.finished_at = self.now if settled else None
         if settled:
-            from flows.engine.read import node_states
-
             run.node_states = node_states(run)
         run.save(update_fields=_RUN_FIELDS + (["node_states"] if settled else []))
         just_completed = run.status == RunStatus.COMPLETED and before != RunStatus.COMPLETED
         movement.apply(self, run_completed=just_completed)
-        _defer_dispatch(self.to_dispatch)
+        if self.to_dispatch:
+            dispatch_defer(self.to_dispatch)
         self._notify(status_changed=run.status != before)
 
     def _notify(self, *, status_changed: bool) -> None:
@@ -381,10 +382,3 @@ def _run_status(run: Run) -> str:
     if run.failed_count > 0:
         return RunStatus.FAILED
     return RunStatus.COMPLETED
-
-
-def _defer_dispatch(nodes: list[RunNode]) -> None:
-    if nodes:
-        from flows.engine.jobs import dispatch_defer
-
-        dispatch_defer(nodes)

@@ -128,7 +128,15 @@ def test_an_anonymous_caller_cannot_change_anything(
 
 
 def test_a_malformed_id_is_404_not_an_error(owner_client: Any) -> None:
-    for url in ("/api/flows/not-a-uuid/", "/api/entities/123/", "/api/journey-events/x/"):
+    urls = (
+        "/api/flows/not-a-uuid/",
+        "/api/entities/123/",
+        "/api/journey-events/x/",
+        # Shaped like a UUID (36 hex digits and dashes) without being one.
+        f"/api/flows/{'-' * 36}/versions/",
+        f"/api/flows/{'a' * 36}/versions/1/",
+    )
+    for url in urls:
         response = owner_client.get(url)
         assert response.status_code == 404, url
         assert response["Content-Type"] == "application/json"

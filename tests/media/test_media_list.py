@@ -65,3 +65,10 @@ def test_lists_are_paginated(owner_client: APIClient, owner: User) -> None:
     body = owner_client.get("/api/media/").json()
     assert {"count", "next", "previous", "results"} <= set(body)
     assert body["count"] == 3
+
+
+@pytest.mark.parametrize("param", ["tag", "search"])
+def test_a_nul_character_in_a_filter_is_a_400_naming_it(owner_client, param: str) -> None:
+    response = owner_client.get(f"/api/media/?{param}=a%00b")
+    assert response.status_code == 400
+    assert param in response.json()

@@ -146,6 +146,24 @@ def test_only_http_urls_are_fetched(run: Run, url: str | None) -> None:
     assert not Media.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"metadata": ["not", "an", "object"]}, "metadata: Must be a JSON object."),
+        ({"media_type": "banana"}, "media_type:"),
+        ({"tags": {"a": 1}}, "tags:"),
+    ],
+)
+def test_bad_media_fields_fail_the_node_naming_the_field(
+    run: Run, files_server: str, fields: dict[str, Any], error: str, local_storage: StoredFiles
+) -> None:
+    outcome = call_worker(run, config={"url": f"{files_server}/art/hero%20shot.png", **fields})
+    assert outcome.status == "failed"
+    assert outcome.error is not None and error in outcome.error
+    assert not Media.objects.exists()
+    assert local_storage.keys() == set()
+
+
 def test_private_addresses_are_refused_when_the_setting_says_so(
     run: Run, files_server: str, settings: SettingsWrapper
 ) -> None:
