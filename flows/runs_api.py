@@ -138,7 +138,7 @@ class RunViewSet(
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._reply(engine.run_cancel(run=self.get_object()))
 
-    @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>[^/]+)/complete")
+    @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>.+)/complete")
     def complete(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
         run = self.get_object()
         body = NodeCompleteSerializer(data=_object_body(request))
@@ -146,7 +146,7 @@ class RunViewSet(
         output = body.validated_data.get("output")
         return self._reply(engine.ux_complete(run=run, node_id=node_id, output=output))
 
-    @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>[^/]+)/retry")
+    @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>.+)/retry")
     def retry(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
         return self._reply(engine.node_retry(run=self.get_object(), node_id=node_id))
 

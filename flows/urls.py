@@ -14,7 +14,8 @@ router.register("runs", RunViewSet, basename="run")
 urlpatterns = [
     path("flows/<uuid:flow_id>/runs/", FlowRunsView.as_view(), name="flow-runs"),
     path(
-        "runs/<uuid:run_id>/nodes/<str:node_id>/callback/",
+        # `path`: node ids may contain "/" (the client's own ids, e.g. "intake/review").
+        "runs/<uuid:run_id>/nodes/<path:node_id>/callback/",
         CallbackView.as_view(),
         name="run-node-callback",
     ),

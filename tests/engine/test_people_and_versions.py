@@ -120,3 +120,19 @@ def test_only_workflows_can_run(owner, owner_client):
     response = owner_client.post(f"/api/flows/{canvas.id}/runs/", {}, format="json")
     assert response.status_code == 400
     assert "flow" in response.json()
+
+
+def test_node_ids_with_a_slash_can_be_called_back_and_completed(
+    owner, owner_client, worker, run_jobs
+):
+    flow = workflow(
+        owner,
+        [node("intake/fetch", webhookUrl=worker.url), node("intake/review", "UX")],
+        [edge("intake/fetch", "intake/review")],
+    )
+    run = start(owner_client, flow)
+    run_jobs()
+    assert callback(worker, "intake/fetch", status="completed", output={"v": 1}).status_code == 200
+    path = f"/api/runs/{run['id']}/nodes/intake/review/complete/"
+    assert owner_client.post(path, {"output": {"ok": True}}, format="json").status_code == 200
+    assert detail(owner_client, run["id"])["status"] == "completed"
