@@ -27,7 +27,6 @@ import hmac
 import json
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from django.db.models import Max, Min  # noqa: E402
 from flows import services as flow_services  # noqa: E402
 from flows.models import Flow, Run  # noqa: E402
 from stitch.models import User  # noqa: E402
+from tests.entities.live_servers import free_port, uvicorn_command  # noqa: E402
 from webhooks.models import WebhookConfig, WebhookEvent  # noqa: E402
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
@@ -80,12 +80,6 @@ MAPPING = {
     "entity_type": "customer",
     "metadata": {"plan": "$.data.object.mode", "amount": "$.data.object.amount_total"},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_env() -> dict[str, str]:
@@ -262,19 +256,7 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/api/webhooks/{config.endpoint_slug}/"
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "stitch.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        [*uvicorn_command(port), "--no-access-log"],
         cwd=ROOT,
         env=child_env(),
     )
