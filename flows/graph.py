@@ -272,25 +272,31 @@ def _compile_splits(
 def compile_plan(graph: dict[str, Any]) -> dict[str, Any]:
     """The execution plan stored on a flow version (call on a valid workflow graph).
 
+    The engine's rule (flows.engine.plan): canvas nodes are never fired, so they neither
+    block nor feed anything; only edges between executable nodes count.
+
     nodes: {id: {kind, upstream: [edge ids in graph order], downstream: [edge ids]}}
-    entries: node ids without incoming edges; splits: {splitter: {collector, members}};
+    edges: the edges between executable nodes; entries: executable nodes with no
+    upstream among them; splits: {splitter: {collector, members}};
     member_of: {member node: splitter}.
     """
     parsed = _parse(graph)
     succ = _successors(parsed)
     kinds = {node_id: node_kind(node) for node_id, node in parsed.nodes.items()}
     nodes: dict[str, dict[str, Any]] = {
-        node_id: {"kind": kinds[node_id], "upstream": [], "downstream": []}
-        for node_id in parsed.nodes
+        node_id: {"kind": kind, "upstream": [], "downstream": []}
+        for node_id, kind in kinds.items()
+        if kind != "canvas"
     }
-    for edge in parsed.edges:
+    edges = [e for e in parsed.edges if e["source"] in nodes and e["target"] in nodes]
+    for edge in edges:
         nodes[edge["target"]]["upstream"].append(edge["id"])
         nodes[edge["source"]]["downstream"].append(edge["id"])
     _, splits = _compile_splits(parsed, succ, kinds)
     member_of = {m: s for s, split in splits.items() for m in split["members"]}
     return {
         "nodes": nodes,
-        "edges": {e["id"]: {"source": e["source"], "target": e["target"]} for e in parsed.edges},
+        "edges": {e["id"]: {"source": e["source"], "target": e["target"]} for e in edges},
         "entries": [n for n, info in nodes.items() if not info["upstream"]],
         "splits": splits,
         "member_of": member_of,

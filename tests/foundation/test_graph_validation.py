@@ -242,3 +242,15 @@ def test_the_plan_lists_entries_edges_and_split_members() -> None:
         "upstream": ["split-work"],
         "downstream": ["work-collect"],
     }
+
+
+def test_the_plan_counts_only_edges_between_executable_nodes() -> None:
+    # Canvas nodes are never fired (SPEC 3): a Worker fed only by one is an entry.
+    graph = {
+        "nodes": [{"id": "note", "type": "sticky", "data": {}}, node("work")],
+        "edges": [edge("note", "work")],
+    }
+    plan = compile_plan(graph)
+    assert plan["entries"] == ["work"]
+    assert plan["edges"] == {}
+    assert "note" not in plan["nodes"]
