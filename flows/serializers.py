@@ -41,11 +41,6 @@ class FlowSerializer(serializers.ModelSerializer):
         version = flow.current_version
         return version.number if version else None
 
-    def validate_graph(self, graph: Any) -> Any:
-        if not isinstance(graph, dict):
-            raise serializers.ValidationError("graph must be an object with nodes and edges")
-        return graph
-
     def validate_parent_id(self, parent: Flow | None) -> Flow | None:
         try:
             services.parent_check(flow=self.instance, parent=parent)

@@ -180,3 +180,14 @@ def test_listing_flows_costs_the_same_queries_for_many_rows(
     with django_assert_max_num_queries(4):
         response = owner_client.get("/api/flows/")
     assert response.json()["count"] == 16
+
+
+@pytest.mark.parametrize("graph", ["nodes", [1], 3])
+def test_a_graph_that_is_not_an_object_is_reported_like_every_graph_problem(
+    owner_client, graph
+) -> None:
+    response = owner_client.post("/api/flows/", {"name": "x", "graph": graph}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "graph": [{"message": "graph must be an object with nodes and edges"}]
+    }
