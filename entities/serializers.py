@@ -6,8 +6,8 @@ from rest_framework import serializers
 
 from entities.models import Entity, JourneyEvent
 from flows.models import Flow
+from stitch import jsondata
 from stitch.api import limit_to_owned_flows
-from stitch.jsondata import has_nul
 
 
 class EntitySerializer(serializers.ModelSerializer):
@@ -55,8 +55,9 @@ class EntitySerializer(serializers.ModelSerializer):
     def validate_metadata(self, value: Any) -> Any:
         if not isinstance(value, dict):
             raise serializers.ValidationError("metadata must be an object")
-        if has_nul(value):
-            raise serializers.ValidationError("metadata must not contain \\u0000")
+        found = jsondata.problem(value, path="metadata")
+        if found is not None:
+            raise serializers.ValidationError(str(found))
         return value
 
 

@@ -18,8 +18,8 @@ from django.utils import timezone
 from entities import realtime
 from entities.models import Entity, JourneyEvent, JourneyEventType
 from flows.models import Flow
+from stitch import jsondata
 from stitch.errors import FieldError
-from stitch.jsondata import has_nul
 
 # How many recent events the entity row keeps in `journey`; the full history is
 # stitch_journey_events. Small enough that rewriting the row stays cheap.
@@ -162,8 +162,9 @@ def progress_value(progress: Any) -> Decimal:
 def _metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     if metadata is not None and not isinstance(metadata, dict):
         raise MovementError("metadata", "metadata must be an object")
-    if has_nul(metadata):
-        raise MovementError("metadata", "metadata must not contain \\u0000")
+    found = jsondata.problem(metadata, path="metadata")
+    if found is not None:
+        raise MovementError("metadata", str(found))
     return metadata
 
 

@@ -14,7 +14,7 @@ from rest_framework.fields import empty
 
 from media.models import Media, MediaType
 from media.storage import media_url
-from stitch.jsondata import has_nul
+from stitch import jsondata
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
@@ -77,20 +77,20 @@ class JSONObjectField(serializers.Field):
 
     default_error_messages = {
         "invalid": "Must be a JSON object.",
-        "nul": "Must not contain NUL (\\u0000) characters.",
     }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, str):
             try:
-                data = json.loads(data) if data.strip() else {}
-            except ValueError:
-                self.fail("invalid")
+                data = jsondata.loads(data, path=self.field_name or "") if data.strip() else {}
+            except jsondata.JSONDataError as exc:
+                raise serializers.ValidationError(str(exc)) from exc
         if not isinstance(data, dict):
             self.fail("invalid")
-        # PostgreSQL's jsonb cannot store \u0000; refuse it here instead of a 500.
-        if has_nul(data):
-            self.fail("nul")
+        # What PostgreSQL's jsonb cannot store (NUL, lone surrogates, ...) is a 400 here.
+        found = jsondata.problem(data, path=self.field_name or "")
+        if found is not None:
+            raise serializers.ValidationError(str(found))
         return data
 
     def to_representation(self, value: Any) -> Any:

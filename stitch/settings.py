@@ -210,6 +210,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "stitch.api.exception_handler",
     # Typed query filters: a malformed value is a 400 naming the parameter.
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON bodies go through stitch.jsondata: what PostgreSQL cannot store is a 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "stitch.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stitch API",

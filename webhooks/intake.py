@@ -6,7 +6,6 @@ stores; mapping, entities and runs happen in the background job.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from stitch.jsondata import has_nul
+from stitch import jsondata
 from webhooks import services, signatures
 from webhooks.models import WebhookConfig
 
@@ -51,21 +50,13 @@ def _body(request: HttpRequest) -> bytes:
     return body
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _payload(body: bytes) -> dict[str, Any]:
     try:
-        # NaN/Infinity are Python's extension, not JSON; PostgreSQL's jsonb refuses them.
-        payload = json.loads(body, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        raise Refused(400, {"body": [f"Request body is not valid JSON ({exc})."]}) from exc
+        payload = jsondata.loads(body)
+    except jsondata.JSONDataError as exc:
+        raise Refused(400, {"body": [f"Request body is refused: {exc}."]}) from exc
     if not isinstance(payload, dict):
         raise Refused(400, {"body": ["Request body must be a JSON object."]})
-    # jsonb cannot store the NUL character; refuse it here rather than fail on insert.
-    if b"\\u0000" in body and has_nul(payload):
-        raise Refused(400, {"body": ["Request body must not contain \\u0000."]})
     return payload
 
 
