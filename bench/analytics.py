@@ -7,8 +7,9 @@ migrated when missing) because it TRUNCATEs the entity tables. Data is generated
 with generate_series: a canvas of 100 nodes / 100 edges, entities spread over nodes and
 edges, and 20 events per entity cycling through arrival, completion, edge start (with
 the seconds spent at the node it leaves) and two progress steps, over 90 days. Prints
-the median of `--runs` timings of the analytics query and of the HTTP endpoint, with
-and without a `since` window, and the plan node used for the funnel.
+the median of `--runs` timings of the analytics query and of the HTTP endpoints
+(analytics, funnel, series), with and without a `since` window, and the plan nodes
+the per-edge counts, the funnel and the series rely on.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stitch.settings")
 os.environ.setdefault("DEBUG", "true")
 
 NODES = 100
+
+
+def steps_of(count: int) -> str:
+    return ",".join(f"n{i}" for i in range(1, count + 1))
+
 
 ENTITIES_SQL = """
 INSERT INTO stitch_entities (id, canvas_id, name, entity_type, current_node_id,
@@ -134,15 +140,39 @@ def timed(call: Any, runs: int) -> float:
     return statistics.median(samples) * 1000
 
 
-def funnel_plan(canvas: Any) -> str:
+def explain(sql: str, params: dict[str, Any]) -> str:
     from django.db import connection
 
-    from entities.analytics import FUNNEL_SQL
-
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + FUNNEL_SQL.format(window=""), {"canvas": canvas.pk})
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    return "Index Only Scan" if "Index Only Scan" in plan else plan
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def scans(plan: str) -> str:
+    """The scan nodes of a plan, e.g. "Index Only Scan using idx_journey_events_arrivals"."""
+    found = []
+    for line in plan.splitlines():
+        text = line.strip().removeprefix("-> ").strip()
+        if " Scan " in f" {text}" and " on " in text:
+            found.append(text.split(" on ")[0] + " on " + text.split(" on ")[1].split()[0])
+    return "; ".join(dict.fromkeys(found)) or plan
+
+
+def plans(canvas: Any) -> dict[str, str]:
+    from datetime import timedelta
+
+    from entities import analytics
+
+    canvas_params = {"canvas": canvas.pk}
+    funnel_params = {"canvas": canvas.pk, "nodes": ["n1", "n2", "n3"], "first": "n1"}
+    funnel_params |= {"within": timedelta(30)}
+    return {
+        "counts": explain(analytics.FUNNEL_SQL.format(window=""), canvas_params),
+        "funnel": explain(analytics.funnel_sql(since=False, until=False), funnel_params),
+        "series": explain(
+            analytics.SERIES_SQL.format(window=""), canvas_params | {"bucket": "day"}
+        ),
+    }
 
 
 def main() -> None:
@@ -168,17 +198,40 @@ def main() -> None:
     url = f"/api/flows/{canvas.pk}/analytics/"
     since = (timezone.now() - timezone.timedelta(days=30)).isoformat()
 
-    def endpoint(**query: str) -> None:
-        response = client.get(url, query, HTTP_HOST="127.0.0.1")
+    def endpoint(path: str = "", **query: str) -> Any:
+        response = client.get(url + path, query, HTTP_HOST="127.0.0.1")
         assert response.status_code == 200, response.content[:300]
+        return response.json()
 
-    print(f"funnel plan: {funnel_plan(canvas)}")
+    for name, plan in plans(canvas).items():
+        print(f"{name} plan: {scans(plan)}")
     query_ms = timed(lambda: canvas_analytics(canvas=canvas), args.runs)
-    print(f"query, whole history:     {query_ms:7.1f} ms")
-    print(f"endpoint, whole history:  {timed(endpoint, args.runs):7.1f} ms")
-    print(f"endpoint, last 30 days:   {timed(lambda: endpoint(since=since), args.runs):7.1f} ms")
+    steps = {"steps": "n1,n2,n3"}
+    cases: list[tuple[str, str, dict[str, str]]] = [
+        ("analytics, whole history", "", {}),
+        ("analytics, last 30 days", "", {"since": since}),
+        ("funnel n1,n2,n3 within 30d, whole history", "funnel/", steps | {"within": "30d"}),
+        ("funnel n1,n2,n3 within 60d, whole history", "funnel/", steps | {"within": "60d"}),
+        ("funnel, 10 steps within 90d", "funnel/", {"steps": steps_of(10), "within": "90d"}),
+        ("funnel, 20 steps within 90d", "funnel/", {"steps": steps_of(20), "within": "90d"}),
+        ("funnel n1,n2,n3 within 30d, last 30 days", "funnel/", steps | {"since": since}),
+        ("series by day, whole history", "series/", {"bucket": "day"}),
+        ("series by week, whole history", "series/", {"bucket": "week"}),
+        ("series by hour, whole history", "series/", {"bucket": "hour"}),
+        ("series by hour, last 30 days", "series/", {"bucket": "hour", "since": since}),
+    ]
+    print(f"{'analytics query, whole history':45} {query_ms:7.1f} ms")
+    for label, path, query in cases:
+        ms = timed(lambda path=path, query=query: endpoint(path, **query), args.runs)
+        print(f"{'GET ' + label:45} {ms:7.1f} ms")
     sample = canvas_analytics(canvas=canvas)
-    print("sample node:", sample["nodes"][0], "\nsample edge:", sample["edges"][0])
+    print("sample node:", sample["nodes"][1], "\nsample edge:", sample["edges"][1])
+    print("funnel:", endpoint("funnel/", **steps, within="60d")["steps"])
+    series = endpoint("series/", bucket="week")["buckets"]
+    print(
+        f"series by week: {len(series)} buckets, first {series[0]['start']}: "
+        f"{sum(series[0]['nodes'].values())} arrivals"
+    )
 
 
 if __name__ == "__main__":

@@ -133,6 +133,15 @@ class JourneyEvent(models.Model):
                 condition=models.Q(previous_node_id__isnull=False),
                 name="idx_journey_events_node_time",
             ),
+            # Funnel and arrivals-over-time (entities.analytics): only arrivals, by node
+            # then time, with the entity in the leaf pages, so a funnel reads just its
+            # steps' arrivals and a series one index range, both index-only.
+            models.Index(
+                fields=["canvas", "node_id", "timestamp"],
+                include=["entity"],
+                condition=models.Q(event_type__in=["node_arrival", "manual_move"]),
+                name="idx_journey_events_arrivals",
+            ),
         ]
 
     def __str__(self) -> str:

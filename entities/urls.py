@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from entities.analytics_api import FlowAnalyticsView
+from entities.analytics_api import FlowAnalyticsView, FlowFunnelView, FlowSeriesView
 from entities.movement_api import EntityMoveView
 from entities.views import EntityViewSet, JourneyEventViewSet
 
@@ -13,5 +13,7 @@ urlpatterns = [
     # Before the router: `entities/<pk>/move/` is not one of the viewset's routes.
     path("entities/<uuid:pk>/move/", EntityMoveView.as_view(), name="entity-move"),
     path("flows/<uuid:pk>/analytics/", FlowAnalyticsView.as_view(), name="flow-analytics"),
+    path("flows/<uuid:pk>/analytics/funnel/", FlowFunnelView.as_view(), name="flow-funnel"),
+    path("flows/<uuid:pk>/analytics/series/", FlowSeriesView.as_view(), name="flow-series"),
     *router.urls,
 ]

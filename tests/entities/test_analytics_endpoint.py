@@ -51,6 +51,7 @@ def test_it_counts_positions_arrivals_completions_and_conversion(owner_client, h
         "arrivals": 3,
         "completions": 0,
         "median_seconds": pytest.approx(90, abs=1),
+        "p90_seconds": pytest.approx(114, abs=1),
     }
     assert nodes["customers"] == {
         "id": "customers",
@@ -58,6 +59,7 @@ def test_it_counts_positions_arrivals_completions_and_conversion(owner_client, h
         "arrivals": 1,
         "completions": 1,
         "median_seconds": None,
+        "p90_seconds": None,
     }
     assert nodes["churned"]["current"] == nodes["churned"]["arrivals"] == 0
     assert edges["e-leads-customers"] == {
