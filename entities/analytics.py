@@ -222,7 +222,8 @@ def canvas_funnel(
         for k, gap in enumerate(walk):
             gaps[k].append(gap)
     first = len(gaps[0])
-    rows, previous = [], first
+    rows: list[dict[str, Any]] = []
+    previous = first
     for node_id, reached in zip(steps, gaps, strict=True):
         rows.append(
             {

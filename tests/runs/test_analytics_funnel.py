@@ -91,7 +91,7 @@ def test_the_funnel_starts_at_the_first_arrival_and_takes_the_next_step_after_it
     owner_client, canvas
 ) -> None:
     walker(canvas, ("leads", 0 * H), ("customers", 1 * H), ("leads", 2 * H), ("customers", 9 * H))
-    [first, second] = steps_of(funnel(owner_client, canvas, steps="leads,customers"))
+    [_, second] = steps_of(funnel(owner_client, canvas, steps="leads,customers"))
     assert second["entered"] == 1
     assert second["median_seconds_from_previous"] == 3600.0
 
