@@ -8,12 +8,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from flows import run_admin, services
+from flows import run_admin, run_view_admin, services
 from flows.graph import GraphInvalid
 from flows.models import Flow, FlowVersion, Run
 from stitch.errors import FieldError
@@ -153,6 +153,24 @@ class RunAdmin(admin.ModelAdmin):
         "node_table",
     )
     actions = ["cancel_runs", "retry_failed_nodes"]
+    # The live run view (graph by status, node details, actions), "start a run" as
+    # the add page, and the task inbox: flows.run_view_admin.
+    change_form_template = "runs/admin/run_change_form.html"
+    change_list_template = "runs/admin/run_change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        return [*run_view_admin.admin_patterns(self.admin_site), *super().get_urls()]
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        return run_view_admin.start_run(self, request)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        extra = {**(extra_context or {}), **run_view_admin.change_context(request, object_id)}
+        return super().change_view(request, object_id, form_url, extra)
 
     @admin.display(description="node states")
     def node_table(self, run: Run) -> str:
@@ -173,9 +191,10 @@ class RunAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
         return super().get_queryset(request).select_related("flow", "flow_version", "entity")
 
-    # Runs are created and changed only by the engine.
+    # Runs are created and changed only by the engine: the add page is the start
+    # form, which calls engine.run_start.
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+        return request.user.has_perm("flows.add_run")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

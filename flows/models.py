@@ -176,6 +176,13 @@ class RunNode(models.Model):
                 name="idx_run_nodes_deadline",
                 condition=models.Q(status="running"),
             ),
+            # The task inbox (flows.inbox): UX nodes waiting for a person, oldest first.
+            # Only waiting rows are in it, so it stays small however many runs exist.
+            models.Index(
+                fields=["started_at", "id"],
+                name="idx_run_nodes_waiting",
+                condition=models.Q(status="waiting_for_user"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from entities.pages import flow_live
+from flows.page_urls import owner_patterns
 from stitch.api import api_not_found
 from stitch.health import healthz, readyz
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("flows/<uuid:pk>/live/", flow_live, name="flow-live"),
+    # Run view and task inbox for canvas owners who are not staff (the admin has both).
+    *owner_patterns(),
     # Canvas owners need not be staff: the live page has its own sign-in.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

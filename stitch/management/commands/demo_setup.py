@@ -22,6 +22,7 @@ from rest_framework.authtoken.models import Token
 from entities import services as movement
 from entities.models import Entity
 from flows import services as flow_services
+from flows.demo_runs import demo_runs_ensure
 from flows.models import CanvasType, Flow
 from flows.workers import worker_types
 from stitch.models import User
@@ -73,6 +74,13 @@ def bmc_graph() -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
+# The form the task inbox shows for the review step (data.fields of a UX node).
+REVIEW_FIELDS = [
+    {"name": "approved", "type": "boolean", "label": "Approve the account"},
+    {"name": "note", "type": "text", "label": "Note for the customer file", "required": True},
+]
+
+
 def workflow_graph() -> dict[str, Any]:
     # The built-in echo worker needs nothing running; without it (engine not
     # loaded) fall back to an HTTP worker URL on this machine.
@@ -87,7 +95,7 @@ def workflow_graph() -> dict[str, Any]:
                 "id": "review",
                 "type": "UX",
                 "position": {"x": 260, "y": 0},
-                "data": {"label": "Operator reviews the account"},
+                "data": {"label": "Operator reviews the account", "fields": REVIEW_FIELDS},
             },
         ],
         "edges": [{"id": "e-enrich-review", "source": "enrich", "target": "review"}],
@@ -145,6 +153,8 @@ class Command(BaseCommand):
             hook = self.webhook(canvas, workflow, secret)
             for name, email, where in DEMO_ENTITIES:
                 self.entity(canvas, name, email, where)
+        # After the commit: a run completed and one waiting in the task inbox.
+        demo_runs_ensure(workflow=workflow, canvas=canvas)
         self.report(password, token, canvas, hook)
 
     def operator(self, password: str) -> User:
@@ -214,6 +224,7 @@ class Command(BaseCommand):
             f"  API token: {token}",
             f"  API docs:  {base}/api/docs/",
             f"  Canvas:    {base}/flows/{canvas.pk}/live/",
+            f"  Tasks:     {base}/admin/flows/run/tasks/ (runs: {base}/admin/flows/run/)",
             f"  Webhook:   {base}/api/webhooks/{hook.endpoint_slug}/ (Stripe-signed, see admin)",
             f"  Try:       curl -H {auth} {base}/api/flows/",
             "",
