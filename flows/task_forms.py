@@ -170,6 +170,7 @@ class StartRunForm(forms.Form):
         help_text="The run's input: a JSON document (empty means {}). "
         "Every entry node receives it.",
     )
+
     def __init__(self, *args: Any, admin_site: admin.AdminSite, **kwargs: Any):
         super().__init__(*args, **kwargs)
         workflows = Flow.objects.filter(
