@@ -57,7 +57,7 @@ def workflow(owner: User, nodes: list[dict[str, Any]], edges: list[dict[str, Any
     return FlowFactory.create(owner=owner, graph={"nodes": nodes, "edges": edges})
 
 
-REVIEW_FIELDS = [
+REVIEW_FIELDS: list[dict[str, Any]] = [
     {"name": "approved", "type": "boolean", "label": "Approve"},
     {"name": "amount", "type": "number", "label": "Amount", "required": True},
     {"name": "note", "type": "text", "label": "Note"},
@@ -68,7 +68,7 @@ REVIEW_FIELDS = [
 
 def review_flow(owner: User, fields: list[dict[str, Any]] | None = None) -> Flow:
     """A UX step (with `data.fields` when given) followed by a Worker."""
-    data = {"fields": fields} if fields is not None else {}
+    data: dict[str, Any] = {"fields": fields} if fields is not None else {}
     return workflow(
         owner,
         [
@@ -80,7 +80,7 @@ def review_flow(owner: User, fields: list[dict[str, Any]] | None = None) -> Flow
 
 
 def ux_only_flow(owner: User, fields: list[dict[str, Any]] | None = None) -> Flow:
-    data = {"fields": fields} if fields is not None else {}
+    data: dict[str, Any] = {"fields": fields} if fields is not None else {}
     return workflow(owner, [step("review", "UX", 0, label="Review", **data)], [])
 
 
