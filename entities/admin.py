@@ -37,8 +37,26 @@ def node_choices(entities: QuerySet[Entity]) -> list[tuple[str, str]]:
     return sorted(choices.items(), key=lambda item: item[1])
 
 
+class EntityAdminForm(forms.ModelForm):
+    """The fields an operator edits; position, journey and sequence belong to moves."""
+
+    class Meta:
+        model = Entity
+        fields = ["canvas", *services.EDITABLE_FIELDS]
+
+    def clean_email(self) -> str | None:
+        email = services.email_normalise(self.cleaned_data.get("email"))
+        # `canvas` is cleaned first (field order); on a change page it is read-only.
+        canvas = self.cleaned_data.get("canvas") or getattr(self.instance, "canvas", None)
+        clash = Entity.objects.filter(canvas=canvas, email=email).exclude(pk=self.instance.pk)
+        if email and canvas is not None and clash.exists():
+            raise forms.ValidationError("Another entity on this canvas has this e-mail address.")
+        return email
+
+
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
+    form = EntityAdminForm
     list_display = ["name", "entity_type", "email", "canvas", "position", "updated_at"]
     list_filter = ["entity_type", "canvas__canvas_type", "created_at"]
     search_fields = ["name", "email", "id", "current_node_id", "current_edge_id"]
@@ -97,6 +115,24 @@ class EntityAdmin(admin.ModelAdmin):
             self.message_user(request, f"Moved {moved} entities to {node_id}.", messages.SUCCESS)
         if refused:
             self.message_user(request, "Not moved: " + "; ".join(refused), messages.WARNING)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Its position and journey name ids of its canvas: it never changes canvas.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "canvas"] if obj is not None else readonly
+
+    def save_model(self, request: HttpRequest, obj: Entity, form: Any, change: bool) -> None:
+        # Through the services, never a full save(): an edit writes only the fields the
+        # operator changed, under the row lock, so a move committed while the form was
+        # open is not undone; creates and edits reach open live pages.
+        fields = [name for name in services.EDITABLE_FIELDS if name in form.cleaned_data]
+        values = {name: form.cleaned_data[name] for name in fields}
+        if change:
+            changed = {name: values[name] for name in fields if name in form.changed_data}
+            saved = services.entity_update(entity_id=obj.pk, changes=changed)
+        else:
+            saved = services.entity_create(canvas=form.cleaned_data["canvas"], **values)
+        obj.pk, obj.sequence = saved.pk, saved.sequence  # the admin's messages and redirect
 
     # Deletes go through the service so open live pages drop the dots.
     def delete_model(self, request: HttpRequest, obj: Entity) -> None:

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from entities.fields import EmailAddressField
 from stitch.models import TimestampedModel
 
 
@@ -15,7 +16,7 @@ class Entity(TimestampedModel):
 
     canvas = models.ForeignKey("flows.Flow", on_delete=models.CASCADE, related_name="entities")
     name = models.TextField()
-    email = models.TextField(null=True, blank=True)
+    email = EmailAddressField(null=True, blank=True)
     avatar_url = models.TextField(null=True, blank=True)
     entity_type = models.TextField()
     current_node_id = models.TextField(null=True, blank=True)
@@ -26,8 +27,9 @@ class Entity(TimestampedModel):
     # When the entity arrived at `current_node_id`; the move that leaves the node
     # records the time spent there on its journey event (median time in node).
     node_entered_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Bumped by every move under the row lock: websocket consumers drop a message
-    # older than one they already delivered, so clients see moves in commit order.
+    # Bumped by every move and edit under the row lock: websocket consumers drop a
+    # message older than one they already delivered, so clients see changes in commit
+    # order.
     sequence = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
@@ -39,8 +41,6 @@ class Entity(TimestampedModel):
             models.Index(fields=["current_node_id"], name="idx_stitch_entities_current_node_id"),
             models.Index(fields=["current_edge_id"], name="idx_stitch_entities_current_edge_id"),
             models.Index(fields=["entity_type"], name="idx_stitch_entities_entity_type"),
-            # Webhook intake finds an existing entity by (canvas, email).
-            models.Index(fields=["canvas", "email"], name="idx_stitch_entities_canvas_email"),
             # Operators filter entities by metadata keys (`metadata__plan=pro`).
             GinIndex(fields=["metadata"], name="idx_stitch_entities_metadata"),
             # Analytics "now here / travelling now" counts: index-only scan per canvas.
@@ -50,6 +50,13 @@ class Entity(TimestampedModel):
             ),
         ]
         constraints = [
+            # One person per address on a canvas. Addresses are stored normalised
+            # (entities.services.email_normalise: lower case), so this is the
+            # case-insensitive rule of SPEC 6, and its index serves the webhook lookup
+            # by (canvas, email) and the `email` filter.
+            models.UniqueConstraint(
+                fields=["canvas", "email"], name="uniq_stitch_entities_canvas_email"
+            ),
             models.CheckConstraint(
                 condition=models.Q(edge_progress__isnull=True)
                 | models.Q(edge_progress__gte=0, edge_progress__lte=1),

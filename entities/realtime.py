@@ -67,13 +67,14 @@ def _never_raises(func: Callable[..., None]) -> Callable[..., None]:
 
 
 @_never_raises
-def entity_updated(*, entity: Entity, event: JourneyEvent, sequence: int) -> None:
+def entity_updated(*, entity: Entity, event: JourneyEvent | None, sequence: int) -> None:
     """Broadcast `entity.updated` to the canvas group; `sequence` is the entity's
-    sequence number right after this move (the entity may have moved again since)."""
+    sequence number right after this change (the entity may have moved again since).
+    `event` is the move's journey event, None for a create or edit without one."""
     payload = {
         "type": "entity.updated",
         "entity": entity_data(entity),
-        "event": event_data(event),
+        "event": event_data(event) if event is not None else None,
         "seq": sequence,
     }
     _broadcast([canvas_group(entity.canvas_id)], payload, entity_id=entity.pk, seq=sequence)
@@ -83,6 +84,13 @@ def entity_updated(*, entity: Entity, event: JourneyEvent, sequence: int) -> Non
 def entity_deleted(*, entity_id: object, canvas_id: object) -> None:
     payload = {"type": "entity.deleted", "id": str(entity_id)}
     _broadcast([canvas_group(canvas_id)], payload, entity_id=entity_id)
+
+
+@_never_raises
+def entities_deleted(*, entity_ids: list[Any], canvas_id: object) -> None:
+    """`entity.deleted` for each entity removed with its canvas (cascade)."""
+    for entity_id in entity_ids:
+        entity_deleted(entity_id=entity_id, canvas_id=canvas_id)
 
 
 @_never_raises

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from entities import realtime
@@ -34,6 +34,11 @@ MOVE_FIELDS = [
     "entity_type",
     "updated_at",
 ]
+# What a REST or admin edit may change. Position, journey and sequence belong to the
+# movement operations; everything else on the row is bookkeeping.
+EDITABLE_FIELDS = ("name", "email", "avatar_url", "entity_type", "metadata")
+# The unique constraint on (canvas, email), see entities.models.
+EMAIL_CONSTRAINT = "uniq_stitch_entities_canvas_email"
 
 
 class MovementError(FieldError):
@@ -128,11 +133,16 @@ def _record(
     # Only the columns a move owns: a concurrent API edit of the name or metadata
     # (which takes no lock) is not overwritten with what this move read.
     entity.save(update_fields=MOVE_FIELDS)
+    _announce(entity, event)
+    return Movement(entity=entity, event=event)
+
+
+def _announce(entity: Entity, event: JourneyEvent | None = None) -> None:
+    """`entity.updated` after commit, numbered with the sequence this change wrote."""
     sequence = entity.sequence
     transaction.on_commit(
         lambda: realtime.entity_updated(entity=entity, event=event, sequence=sequence)
     )
-    return Movement(entity=entity, event=event)
 
 
 def journey_summary(event: JourneyEvent) -> dict[str, Any]:
@@ -146,16 +156,17 @@ def journey_summary(event: JourneyEvent) -> dict[str, Any]:
     }
 
 
-def progress_value(progress: Any) -> Decimal:
-    """0..1 rounded to the column's two decimals; MovementError naming `progress` else."""
+def progress_value(progress: Any, *, field: str = "progress") -> Decimal:
+    """0..1 rounded to the column's two decimals; MovementError naming `field` else."""
+    refusal = MovementError(field, f"{field} must be a number between 0 and 1")
     if isinstance(progress, bool) or not isinstance(progress, int | float | Decimal | str):
-        raise MovementError("progress", "progress must be a number between 0 and 1")
+        raise refusal
     try:
         value = Decimal(str(progress))
     except (InvalidOperation, ValueError) as exc:
-        raise MovementError("progress", "progress must be a number between 0 and 1") from exc
+        raise refusal from exc
     if not value.is_finite() or value < 0 or value > 1:
-        raise MovementError("progress", "progress must be a number between 0 and 1")
+        raise refusal
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
@@ -217,6 +228,12 @@ def entity_progress(
         raise MovementError(
             "edge_id", f"the entity travels on {entity.current_edge_id!r}, not {edge_id!r}"
         )
+    # The canvas may have been edited since the entity set off: never record progress
+    # along an edge the graph no longer has.
+    if entity.current_edge_id not in canvas_graph_ids(entity.canvas)[1]:
+        raise MovementError(
+            "edge_id", f"edge {entity.current_edge_id!r} is no longer on the entity's canvas"
+        )
     position = Position(edge_id=entity.current_edge_id, progress=value)
     return _record(entity, JourneyEventType.EDGE_PROGRESS, position, metadata=_metadata(metadata))
 
@@ -250,6 +267,10 @@ def entity_complete(*, entity_id: Any, metadata: dict[str, Any] | None = None) -
     entity = _locked_entity(entity_id)
     if entity.current_node_id is None:
         raise MovementError("complete", "the entity is not standing on a node")
+    if entity.current_node_id not in canvas_graph_ids(entity.canvas)[0]:
+        raise MovementError(
+            "complete", f"node {entity.current_node_id!r} is no longer on the entity's canvas"
+        )
     position = Position(node_id=entity.current_node_id)
     return _record(entity, JourneyEventType.NODE_COMPLETE, position, metadata=_metadata(metadata))
 
@@ -286,3 +307,127 @@ def entity_delete(*, entity_id: Any) -> None:
     canvas_id, pk = entity.canvas_id, entity.pk
     entity.delete()
     transaction.on_commit(lambda: realtime.entity_deleted(entity_id=pk, canvas_id=canvas_id))
+
+
+def email_normalise(email: str | None) -> str | None:
+    """The one form an address is stored and looked up in: case never tells two people
+    apart (SPEC 6). The webhook mapping lower-cases the same way."""
+    if email is None:
+        return None
+    return email.strip().lower() or None
+
+
+def _saved(entity: Entity, **save_options: Any) -> None:
+    """Save; a clash with another entity's e-mail on the canvas is a FieldError."""
+    try:
+        # Savepoint: a unique violation must not abort the caller's whole transaction.
+        with transaction.atomic():
+            entity.save(**save_options)
+    except IntegrityError as exc:
+        diag = getattr(exc.__cause__, "diag", None)
+        if getattr(diag, "constraint_name", None) == EMAIL_CONSTRAINT:
+            raise FieldError(
+                "email", "another entity on this canvas already has this e-mail address"
+            ) from exc
+        raise
+
+
+def _initial_position(
+    canvas: Flow, *, node_id: Any, edge_id: Any, progress: Any
+) -> tuple[str, Position] | None:
+    """Validate a position given at creation like a move; None when none was given.
+
+    A node is recorded as `manual_move` (someone put the entity there), an edge as
+    `edge_start` at progress 0 or `edge_progress` further along (SPEC 6's table).
+    """
+    if node_id is None and edge_id is None:
+        if progress is not None:
+            raise MovementError("edge_progress", "edge_progress needs current_edge_id")
+        return None
+    if node_id is not None and edge_id is not None:
+        raise MovementError("current_edge_id", "give current_node_id or current_edge_id, not both")
+    nodes, edges = canvas_graph_ids(canvas)
+    if node_id is not None:
+        if progress is not None:
+            raise MovementError("edge_progress", "an entity on a node has no edge_progress")
+        if node_id not in nodes:
+            raise MovementError("current_node_id", f"node {node_id!r} is not on the canvas")
+        return JourneyEventType.MANUAL_MOVE, Position(node_id=node_id)
+    if edge_id not in edges:
+        raise MovementError("current_edge_id", f"edge {edge_id!r} is not on the canvas")
+    value = Decimal("0.00") if progress is None else progress_value(progress, field="edge_progress")
+    kind = JourneyEventType.EDGE_START if value == 0 else JourneyEventType.EDGE_PROGRESS
+    return kind, Position(edge_id=edge_id, progress=value)
+
+
+@transaction.atomic
+def entity_create(
+    *,
+    canvas: Flow,
+    name: str,
+    entity_type: str,
+    email: str | None = None,
+    avatar_url: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    node_id: str | None = None,
+    edge_id: str | None = None,
+    progress: Any = None,
+) -> Entity:
+    """Create an entity, optionally already standing somewhere (SPEC 6): the position is
+    validated against the canvas and recorded as its first journey event."""
+    placed = _initial_position(canvas, node_id=node_id, edge_id=edge_id, progress=progress)
+    entity = Entity(
+        canvas=canvas,
+        name=name,
+        entity_type=entity_type,
+        email=email_normalise(email),
+        avatar_url=avatar_url,
+        metadata=_metadata(metadata) or {},
+    )
+    _saved(entity, force_insert=True)
+    if placed is None:
+        _announce(entity)
+    else:
+        event_type, position = placed
+        _record(entity, event_type, position, metadata={"initial_position": True})
+    return entity
+
+
+@transaction.atomic
+def entity_update(*, entity_id: Any, changes: dict[str, Any]) -> Entity:
+    """Apply an edit (EDITABLE_FIELDS only) and announce it.
+
+    Row lock: a move of this entity commits wholly before or after the edit. Only the
+    edited columns are written (plus `sequence`, bumped so sockets order the edit among
+    the moves), so an edit never puts back a position, journey or sequence it read
+    before a concurrent move.
+    """
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise FieldError(unknown[0], "this field cannot be edited")
+    entity = _locked_entity(entity_id)
+    changes = dict(changes)
+    if "email" in changes:
+        changes["email"] = email_normalise(changes["email"])
+    if "metadata" in changes:
+        changes["metadata"] = _metadata(changes["metadata"]) or {}
+    for field, value in changes.items():
+        setattr(entity, field, value)
+    entity.sequence += 1
+    _saved(entity, update_fields=[*changes, "sequence", "updated_at"])
+    _announce(entity)
+    return entity
+
+
+def entity_cascade_announce(*, canvas_id: Any) -> None:
+    """Call inside the transaction that deletes canvas `canvas_id`, after locking its
+    row: every entity on it goes with it (ON DELETE CASCADE), and subscribers are told
+    `entity.deleted` for each once that transaction commits.
+
+    The canvas row lock keeps the list complete: an entity inserted meanwhile waits on
+    it for its foreign-key check and then fails.
+    """
+    entity_ids = list(Entity.objects.filter(canvas_id=canvas_id).values_list("pk", flat=True))
+    transaction.on_commit(
+        lambda: realtime.entities_deleted(entity_ids=entity_ids, canvas_id=canvas_id)
+    )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from entities.services import entity_cascade_announce
 from flows.graph import GraphInvalid, compile_plan, validate_graph
 from flows.models import CanvasType, Flow, FlowVersion
 from flows.workers import worker_types
@@ -71,7 +72,9 @@ def flow_delete(*, flow: Flow) -> None:
     (their parent becomes empty)."""
     # Lock the flow: a run or version created concurrently for it waits on this row
     # (its foreign-key check) and then fails, instead of being left without a flow.
-    Flow.objects.select_for_update().get(pk=flow.pk).delete()
+    locked = Flow.objects.select_for_update().get(pk=flow.pk)
+    entity_cascade_announce(canvas_id=locked.pk)
+    locked.delete()
 
 
 def parent_check(*, flow: Flow | None, parent: Flow | None) -> None:
