@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.http.request import validate_host
-from rest_framework.authtoken.models import Token
+from rest_framework.utils.encoders import JSONEncoder
 
 from entities import realtime
+from entities.layers import OVERFLOW_TYPE
 from entities.models import Entity
+from entities.outbox import SocketOutbox
 from entities.payloads import entity_data
 from flows.models import Flow
+from stitch.origins import same_origin
+from stitch.tokens import token_user
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+# The subscriber could not keep up: reconnect and start again from a snapshot.
+CLOSE_TOO_SLOW = 4408
 
 
 class CanvasConsumer(AsyncJsonWebsocketConsumer):
@@ -28,6 +34,7 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
     canvas_id: uuid.UUID
     # entity id -> sequence number of the last message delivered to this socket
     seen: dict[str, Any]
+    outbox: SocketOutbox | None = None
 
     async def connect(self) -> None:
         # The in-process layer's queues live on this loop; senders in other threads
@@ -45,11 +52,32 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
         # sequence numbers then drop anything the snapshot already shows.
         await self.channel_layer.group_add(self.group, self.channel_name)
         entities, self.seen = await self._snapshot()
-        await self.send_json({"type": "snapshot", "entities": entities})
+        self.outbox = SocketOutbox(self._send_text, limit=settings.REALTIME_SOCKET_BUFFER_BYTES)
+        snapshot = {"type": "snapshot", "entities": entities}
+        self.outbox.put(json.dumps(snapshot, cls=JSONEncoder))
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def _leave(self) -> None:
+        if self.group is not None:
+            group, self.group = self.group, None
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.outbox is not None:
+            await self.outbox.close()
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._leave()
+
+    async def _too_slow(self) -> None:
+        """Past the buffer: stop receiving, drop what waits, close with 4408. The close
+        frame queues behind what the connection already holds; a client that never
+        reads again is ended by the server's ping timeout."""
+        if self.outbox is None:
+            return
+        await self._leave()
+        self.outbox = None
+        await self.close(code=CLOSE_TOO_SLOW)
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
@@ -57,6 +85,9 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
         """The socket is server-to-client only; client frames (even non-JSON) are ignored."""
 
     async def dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("type") == OVERFLOW_TYPE:  # the layer's buffer overflowed
+            await self._too_slow()
+            return
         if message.get("type") == realtime.MESSAGE_TYPE:
             # Forwarding a broadcast touches no database, so skip Channels' per-message
             # close_old_connections(): a thread hop that took about a third of the
@@ -76,7 +107,8 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
             self.seen[entity_id] = seq
         elif message["kind"] == "entity.deleted" and entity_id is not None:
             self.seen[entity_id] = float("inf")
-        await self.send(text_data=message["text"])
+        if self.outbox is not None and not self.outbox.put(message["text"]):
+            await self._too_slow()
 
     @database_sync_to_async
     def _refusal(self) -> int | None:
@@ -96,30 +128,16 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
         return None
 
     def _user(self) -> Any:
-        """`?token=` (an API token) wins over the session cookie; None if neither."""
+        """`?token=` (an unexpired API token) wins over the session cookie; None if
+        neither. Browsers send the session cookie with a websocket opened by any site,
+        so a cookie-authenticated socket must come from a page of this site (Origin)."""
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "token" in query:
-            token = Token.objects.select_related("user").filter(key=query["token"][-1]).first()
-            return token.user if token and token.user.is_active else None
+            return token_user(query["token"][-1])
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not self._same_site():
+        if user is None or not user.is_authenticated or not same_origin(self.scope):
             return None
         return user
-
-    def _same_site(self) -> bool:
-        """Browsers send the session cookie with a websocket opened by any site, so a
-        cookie-authenticated socket must come from one of our own pages (Origin)."""
-        headers = dict(self.scope.get("headers") or [])
-        origin = headers.get(b"origin", b"").decode("latin-1")
-        if not origin:
-            return True  # not a browser: no ambient cookie to abuse
-        host = headers.get(b"host", b"").decode("latin-1")
-        parsed = urlparse(origin)
-        return (
-            parsed.netloc == host
-            or origin in settings.CSRF_TRUSTED_ORIGINS
-            or validate_host(parsed.hostname or "", settings.ALLOWED_HOSTS)
-        )
 
     @database_sync_to_async
     def _snapshot(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,14 +21,46 @@ if not _secret:
         raise ImproperlyConfigured("SECRET_KEY is required unless DEBUG=true")
     _secret = "insecure-dev-only-secret-key-do-not-use-in-production"
 SECRET_KEY: str = _secret
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # Public base URL used to build absolute callback and webhook URLs handed to the
 # outside world (workers, providers). Requests are not trusted for this.
 # Defaults to the local server on PORT (what `make run` serves), so callbacks reach it.
 PORT = env_int("PORT", 8000, minimum=1)
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
+_public = urlsplit(PUBLIC_BASE_URL)
+if _public.scheme not in ("http", "https") or not _public.hostname:
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must be an absolute http(s) URL")
+PUBLIC_ORIGIN = f"{_public.scheme}://{_public.netloc}"
+PUBLIC_IS_HTTPS = _public.scheme == "https"
+
+# The public host is always served; its origin is trusted for CSRF (forms behind a proxy).
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+if _public.hostname not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_public.hostname)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+if PUBLIC_ORIGIN not in CSRF_TRUSTED_ORIGINS:
+    CSRF_TRUSTED_ORIGINS.append(PUBLIC_ORIGIN)
+
+# --- HTTPS and proxies (SPEC 12: `check --deploy` is clean with an https:// base) -----
+# Each defaults to on when PUBLIC_BASE_URL is https://, and can be set on its own.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PUBLIC_IS_HTTPS)
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PUBLIC_IS_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PUBLIC_IS_HTTPS)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 31_536_000 if PUBLIC_IS_HTTPS else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PUBLIC_IS_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PUBLIC_IS_HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Behind a proxy that terminates TLS: the header it sets to "https" on secure requests
+# (e.g. X-Forwarded-Proto). Only set it when the proxy always sets or strips it.
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https") if _proxy_header else None
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -38,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -60,7 +95,32 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for too many failures into 429 (stitch.accounts).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Logins: throttled (SPEC 10) and API tokens that expire -------------------------
+AUTHENTICATION_BACKENDS = [
+    # Refuses any authenticate() of a locked-out client before checking the password.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# Counted in PostgreSQL (the database handler), so every web process sees the same
+# count. Per (client address, username): a guesser is stopped, and random names from
+# one address (a fuzzer, a typo) do not lock the real user out. The address is
+# REMOTE_ADDR: behind a proxy, run uvicorn with --proxy-headers --forwarded-allow-ips.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "stitch.accounts.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # failures only: no row per successful login
+AXES_VERBOSE = False
+# API tokens stop working this long after they were issued; 0 = never.
+API_TOKEN_TTL_SECONDS = env_int("API_TOKEN_TTL_SECONDS", 30 * 24 * 3600, minimum=0)
 
 ROOT_URLCONF = "stitch.urls"
 ASGI_APPLICATION = "stitch.asgi.application"
@@ -108,20 +168,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, channels, background jobs ---------------------------------------
 REDIS_URL = env_str("REDIS_URL") or None
-# Both channels layers drop messages past `capacity` per channel; a burst of moves
-# on a busy canvas must not vanish, so size it well above the default of 100.
+# Messages a channel (one per socket) buffers in the layer before it overflows; a
+# burst of moves on a busy canvas must fit, so well above Channels' default of 100.
 CHANNEL_CAPACITY = env_int("CHANNEL_CAPACITY", 5000, minimum=100)
+# Bytes of frames one websocket may have waiting; a subscriber that falls further
+# behind is closed with 4408 and reconnects to a fresh snapshot (entities.outbox).
+REALTIME_SOCKET_BUFFER_BYTES = env_int(
+    "REALTIME_SOCKET_BUFFER_BYTES", 4 * 1024 * 1024, minimum=1024
+)
+# Both layers are bounded per channel and report an overflow instead of dropping
+# silently (entities.layers).
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "entities.layers.BoundedRedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY},
         }
     }
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "entities.layers.BoundedInMemoryChannelLayer",
             "CONFIG": {"capacity": CHANNEL_CAPACITY},
         }
     }
@@ -200,7 +267,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "stitch.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

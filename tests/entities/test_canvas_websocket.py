@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -224,3 +227,85 @@ def test_run_updates_reach_the_workflow_and_the_entity_canvas(server, subscribed
                 "a",
                 "completed",
             )
+
+
+def api(server: str, owner) -> httpx.Client:
+    headers = {"Authorization": f"Token {owner.auth_token.key}"}
+    return httpx.Client(base_url=f"http://{server}", headers=headers, timeout=10)
+
+
+def test_creating_an_entity_through_the_api_broadcasts_it(server, subscribed, canvas, owner):
+    body = {"canvas_id": str(canvas.pk), "name": "Ada", "entity_type": "lead"}
+    with api(server, owner) as client:
+        created = client.post("/api/entities/", json=body)
+    assert created.status_code == 201, created.text
+    message = receive(subscribed)
+    assert message["type"] == "entity.updated"
+    assert message["entity"] == created.json()
+    assert message["event"] is None
+
+
+def test_creating_a_placed_entity_broadcasts_its_first_event(server, subscribed, canvas, owner):
+    body = {"canvas_id": str(canvas.pk), "name": "Ada", "entity_type": "lead"}
+    with api(server, owner) as client:
+        created = client.post("/api/entities/", json=body | {"current_node_id": "leads"})
+    assert created.status_code == 201, created.text
+    message = receive(subscribed)
+    assert message["entity"]["current_node_id"] == "leads"
+    assert message["event"]["event_type"] == "manual_move"
+
+
+def test_editing_an_entity_through_the_api_broadcasts_it(server, subscribed, canvas, owner):
+    entity = EntityFactory.create(canvas=canvas)
+    services.entity_manual_move(entity_id=entity.pk, node_id="leads")
+    assert receive(subscribed)["seq"] == 1
+    with api(server, owner) as client:
+        edited = client.patch(f"/api/entities/{entity.pk}/", json={"name": "Renamed"})
+    assert edited.status_code == 200, edited.text
+    message = receive(subscribed)
+    assert (message["type"], message["seq"], message["event"]) == ("entity.updated", 2, None)
+    assert message["entity"]["name"] == "Renamed"
+    assert message["entity"]["current_node_id"] == "leads"
+
+
+def test_deleting_a_canvas_broadcasts_the_deletion_of_each_entity(
+    server, subscribed, canvas, owner
+):
+    entities = {str(EntityFactory.create(canvas=canvas).pk) for _ in range(3)}
+    with api(server, owner) as client:
+        assert client.delete(f"/api/flows/{canvas.pk}/").status_code == 204
+    deleted = [receive(subscribed) for _ in entities]
+    assert {m["id"] for m in deleted} == entities
+    assert {m["type"] for m in deleted} == {"entity.deleted"}
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:1",  # same host, another port
+        "https://{server}",  # same host and port, another scheme
+        "http://evil.example",  # allowed by ALLOWED_HOSTS=* below, but not this site
+        "null",
+    ],
+)
+def test_a_session_socket_from_an_origin_other_than_this_site_is_4403(
+    server, canvas, owner, settings, origin
+) -> None:
+    settings.ALLOWED_HOSTS = ["*"]
+    cookie = session_cookie(owner)
+    with open_socket(server, canvas.pk, cookie=cookie, origin=origin.format(server=server)) as ws:
+        assert close_code(ws) == 4403
+
+
+def test_a_session_socket_from_the_public_base_url_is_served(server, canvas, owner, settings):
+    settings.PUBLIC_BASE_URL = "https://stitch.example.com"
+    cookie = session_cookie(owner)
+    with open_socket(server, canvas.pk, cookie=cookie, origin="https://stitch.example.com") as ws:
+        assert receive(ws)["type"] == "snapshot"
+
+
+def test_an_expired_token_is_closed_with_4403(server, canvas, owner, settings) -> None:
+    settings.API_TOKEN_TTL_SECONDS = 60
+    Token.objects.filter(user=owner).update(created=timezone.now() - timedelta(seconds=61))
+    with open_socket(server, canvas.pk, token=owner.auth_token.key) as ws:
+        assert close_code(ws) == 4403

@@ -16,7 +16,9 @@ def test_valid_credentials_give_the_users_token(owner, anon_client) -> None:
         "/api/auth/token/", {"username": "owner", "password": "pw-for-tests"}, format="json"
     )
     assert response.status_code == 200
-    assert response.json() == {"token": owner.auth_token.key}
+    body = response.json()
+    assert body["token"] == owner.auth_token.key
+    assert set(body) == {"token", "expires_at"}
 
 
 def test_the_token_authenticates_api_calls(owner) -> None:
