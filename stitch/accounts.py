@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -39,7 +40,11 @@ class TokenObtainView(APIView):
         # attempt on it, and its middleware answers 429 (lockout_response).
         serializer = AuthTokenSerializer(data=request.data, context={"request": request._request})
         serializer.is_valid(raise_exception=True)
-        token = token_issue(user=serializer.validated_data["user"])
+        user = serializer.validated_data["user"]
+        # A token login is a login: django-axes clears the failures on this signal
+        # (and Django records last_login).
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
+        token = token_issue(user=user)
         return Response({"token": token.key, "expires_at": token_expires_at(token)})
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from entities import services as movement
 from entities.models import Entity
@@ -26,6 +25,7 @@ from flows.demo_runs import demo_runs_ensure
 from flows.models import CanvasType, Flow
 from flows.workers import worker_types
 from stitch.models import User
+from stitch.tokens import token_issue
 from webhooks.models import WebhookConfig
 from webhooks.validation import webhook_config_check
 
@@ -145,7 +145,7 @@ class Command(BaseCommand):
         secret = creds.get("webhook_secret", lambda: "whsec_demo_" + secrets.token_hex(16))
         with transaction.atomic():
             operator = self.operator(password)
-            token = Token.objects.get_or_create(user=operator)[0].key
+            token = token_issue(user=operator).key
             canvas = self.flow(operator, CANVAS_NAME, CanvasType.BMC, bmc_graph(), None)
             workflow = self.flow(
                 operator, WORKFLOW_NAME, CanvasType.WORKFLOW, workflow_graph(), canvas
