@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.utils import timezone
 
 from stitch.models import TimestampedModel
 
@@ -42,7 +43,30 @@ class Media(TimestampedModel):
             # `tag=a&tag=b` filters use array containment (@>), which GIN serves.
             GinIndex(fields=["tags"], name="idx_stitch_media_tags"),
             models.Index(fields=["-created_at"], name="idx_stitch_media_created_at"),
+            # The orphan sweep asks, for each stored file, whether a row names it.
+            models.Index(fields=["file_path"], name="idx_stitch_media_file_path"),
+            models.Index(fields=["thumbnail_path"], name="idx_stitch_media_thumbnail_path"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class MediaUpload(models.Model):
+    """A file being written to storage whose row is not committed yet.
+
+    Recorded (and committed) before the write, deleted in the transaction that inserts
+    the Media row: the orphan sweep (media.sweep) never removes a file that has either,
+    and checks both in one snapshot, so it cannot catch an upload between the two. A
+    process that dies mid-upload leaves this row; the sweep removes it with the file
+    once it is old enough (UPLOAD_ABANDONED_AFTER).
+    """
+
+    path = models.TextField(unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "stitch_media_uploads"
+
+    def __str__(self) -> str:
+        return self.path

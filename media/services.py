@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import IO, Any
@@ -22,7 +23,7 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 
 from media.errors import MediaRejected
-from media.models import Media
+from media.models import Media, MediaUpload
 from media.probe import Probe, family_of, probe_file, resolve_media_type
 from media.storage import delete_files, media_file_path, media_storage, thumbnail_path_for
 from stitch.models import User
@@ -55,10 +56,15 @@ def media_create(
     path = media_file_path(
         user_id=user.pk, media_type=resolved_type, filename=filename, extension=probe.extension
     )
-    stored_path = _store(file, path=path, mime_type=probe.mime_type)
     filename = filename.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    # Committed before the write: the orphan sweep leaves this path alone until the row
+    # exists (the intent goes in the row's own transaction).
+    intent = MediaUpload.objects.create(path=path)
+    stored_path: str | None = None
     try:
+        stored_path = _store(file, path=path, mime_type=probe.mime_type)
         with transaction.atomic():
+            MediaUpload.objects.filter(pk=intent.pk).delete()
             media = Media.objects.create(
                 user=user,
                 name=(name or filename or stored_path.rsplit("/", 1)[-1])[:255],
@@ -77,6 +83,7 @@ def media_create(
                 _defer_thumbnail(media.pk)
     except BaseException:
         delete_files(stored_path)
+        MediaUpload.objects.filter(pk=intent.pk).delete()
         raise
     return media
 
@@ -170,8 +177,20 @@ def media_thumbnail_make(*, media_id: uuid.UUID | str) -> str | None:
     return stored
 
 
+_decode_slots: dict[int, threading.BoundedSemaphore] = {}
+_decode_slots_lock = threading.Lock()
+
+
+def _decode_slot() -> threading.BoundedSemaphore:
+    """At most MEDIA_THUMBNAIL_CONCURRENCY decodes at once in this process: a 50 MP
+    image takes ~200 MB decoded, and a worker runs WORKER_CONCURRENCY jobs at once."""
+    limit = settings.MEDIA_THUMBNAIL_CONCURRENCY
+    with _decode_slots_lock:
+        return _decode_slots.setdefault(limit, threading.BoundedSemaphore(limit))
+
+
 def _render_thumbnail(file_path: str) -> bytes | None:
-    with media_storage().open(file_path, "rb") as stored:
+    with media_storage().open(file_path, "rb") as stored, _decode_slot():
         try:
             return _png_thumbnail(stored)
         except FileNotFoundError:

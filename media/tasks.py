@@ -18,3 +18,12 @@ from media.services import media_thumbnail_make
 )
 def media_thumbnail(media_id: str) -> None:
     media_thumbnail_make(media_id=media_id)
+
+
+@app.periodic(cron="17 * * * *", periodic_id="media-sweep-orphans")
+@app.task(name="media.sweep_orphans", queue="media", queueing_lock="media.sweep_orphans")
+def media_sweep_orphans(timestamp: int) -> None:
+    """Hourly: remove stored files that no row names (media.sweep)."""
+    from media.sweep import media_orphans_sweep
+
+    media_orphans_sweep()

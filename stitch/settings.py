@@ -227,6 +227,10 @@ MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, min
 # any real camera photo (Pillow alone would only refuse past about 179 MP).
 MEDIA_MAX_IMAGE_PIXELS = env_int("MEDIA_MAX_IMAGE_PIXELS", 50_000_000, minimum=1)
 MEDIA_THUMBNAIL_SIZE = env_int("MEDIA_THUMBNAIL_SIZE", 320, minimum=16)
+# Thumbnail decodes at once per process: a 50 MP image is ~200 MB decoded.
+MEDIA_THUMBNAIL_CONCURRENCY = env_int("MEDIA_THUMBNAIL_CONCURRENCY", 2, minimum=1)
+# Stored files no row names are removed by the hourly sweep once this old.
+MEDIA_ORPHAN_GRACE_SECONDS = env_int("MEDIA_ORPHAN_GRACE_SECONDS", 3600, minimum=0)
 # Lifetime of presigned S3 URLs handed out in API responses and worker outputs.
 MEDIA_S3_URL_EXPIRE_SECONDS = env_int("MEDIA_S3_URL_EXPIRE_SECONDS", 3600, minimum=60)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")) or VAR_DIR / "media")

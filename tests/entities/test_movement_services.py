@@ -147,3 +147,31 @@ def test_deleting_an_entity_removes_its_history() -> None:
     services.entity_delete(entity_id=entity.pk)
     assert not Entity.objects.filter(pk=entity.pk).exists()
     assert not JourneyEvent.objects.exists()
+
+
+def _drop_from_canvas(entity: Entity, *, node: str | None = None, edge: str | None = None) -> None:
+    """Edit the canvas after the entity set off: remove a node or an edge."""
+    graph = entity.canvas.graph
+    graph["nodes"] = [n for n in graph["nodes"] if n["id"] != node]
+    graph["edges"] = [e for e in graph["edges"] if e["id"] != edge]
+    type(entity.canvas).objects.filter(pk=entity.canvas_id).update(graph=graph)
+
+
+def test_progress_on_an_edge_removed_from_the_canvas_is_refused() -> None:
+    entity = EntityFactory.create()
+    services.entity_journey_start(entity_id=entity.pk, edge_id="e-leads-customers")
+    _drop_from_canvas(entity, edge="e-leads-customers")
+    with pytest.raises(MovementError, match="no longer on the entity's canvas") as refused:
+        services.entity_progress(entity_id=entity.pk, progress=0.5)
+    assert refused.value.field == "edge_id"
+    assert JourneyEvent.objects.filter(entity=entity).count() == 1
+
+
+def test_completing_at_a_node_removed_from_the_canvas_is_refused() -> None:
+    entity = EntityFactory.create()
+    services.entity_manual_move(entity_id=entity.pk, node_id="churned")
+    _drop_from_canvas(entity, node="churned", edge="e-customers-churned")
+    with pytest.raises(MovementError, match="no longer on the entity's canvas") as refused:
+        services.entity_complete(entity_id=entity.pk)
+    assert refused.value.field == "complete"
+    assert JourneyEvent.objects.filter(entity=entity).count() == 1

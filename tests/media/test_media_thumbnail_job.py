@@ -4,6 +4,8 @@ on the row once ready (longest side 320 px), on local disk and on S3."""
 from __future__ import annotations
 
 import io
+import threading
+import time
 from collections.abc import Callable
 from typing import cast
 
@@ -14,6 +16,7 @@ from django.http import FileResponse
 from PIL import Image
 from rest_framework.test import APIClient
 
+from media import services
 from media.models import Media
 from media.services import media_thumbnail_make
 from tests.media import samples
@@ -136,3 +139,40 @@ def test_media_deleted_while_its_thumbnail_renders_leaves_no_file(
     monkeypatch.setattr(media.services, "_render_thumbnail", render_then_lose_the_race)
     assert media_thumbnail_make(media_id=media_id) is None
     assert local_storage.keys() == set()
+
+
+def test_thumbnail_decodes_are_bounded_per_process(
+    upload: Upload, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.MEDIA_THUMBNAIL_CONCURRENCY = 2
+    ids = [upload(samples.png((900, 600))).json()["id"] for _ in range(6)]
+    active, peak, lock = 0, 0, threading.Lock()
+    decode = services._png_thumbnail
+
+    def watched(stored):  # the real decode, counted
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        try:
+            time.sleep(0.05)  # long enough for the other threads to pile up
+            return decode(stored)
+        finally:
+            with lock:
+                active -= 1
+
+    monkeypatch.setattr(services, "_png_thumbnail", watched)
+
+    def make(media_id: str) -> None:
+        try:
+            media_thumbnail_make(media_id=media_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=make, args=(media_id,)) for media_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert peak == 2
+    assert Media.objects.filter(pk__in=ids, thumbnail_path__isnull=False).count() == 6
