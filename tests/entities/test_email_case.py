@@ -81,7 +81,7 @@ def test_a_webhook_finds_an_entity_created_through_the_api_in_another_case(
     assert Entity.objects.count() == 1
 
 
-BEFORE = [("entities", "0003_travel_analytics")]
+BEFORE = [("entities", "0004_journey_arrivals_index")]
 
 
 @pytest.mark.django_db(transaction=True)

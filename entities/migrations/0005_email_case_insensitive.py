@@ -48,7 +48,7 @@ def normalise_emails(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("entities", "0003_travel_analytics"),
+        ("entities", "0004_journey_arrivals_index"),
         ("flows", "0004_run_version_cascade"),
     ]
 
