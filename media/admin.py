@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from media import services
 from media.errors import MediaRejected
-from media.models import Media
+from media.models import Media, MediaUpload
 from media.storage import FileKind, file_response, presigned_url, uses_presigned_urls
 
 _MAX_TAG_CHOICES = 200
@@ -174,3 +174,19 @@ class MediaAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Media]) -> None:
         for media in queryset:
             services.media_delete(media=media)
+
+
+@admin.register(MediaUpload)
+class MediaUploadAdmin(admin.ModelAdmin):
+    """Uploads whose row is not committed yet (a stale one is a crashed upload, which
+    the hourly orphan sweep clears). Read-only: the upload path owns these rows."""
+
+    list_display = ["path", "started_at"]
+    search_fields = ["path"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

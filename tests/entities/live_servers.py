@@ -170,3 +170,26 @@ def run_finished(run_id: str) -> Callable[[dict], bool]:
         }
 
     return finished
+
+
+def server_user(username: str = "operator", password: str = "pw-for-tests", **fields: Any) -> Any:
+    """A user who can sign in to a server started by a test: those run the product's
+    settings, which know no test-speed MD5 hashes."""
+    from django.contrib.auth.hashers import make_password
+
+    from tests.factories import UserFactory
+
+    user = UserFactory.create(username=username, **fields)
+    user.password = make_password(password, hasher="pbkdf2_sha256")
+    user.save(update_fields=["password"])
+    return user
+
+
+def sign_in(page: Any, base: str, next_path: str, password: str = "pw-for-tests") -> None:
+    """Open `next_path` in a Playwright page and sign in as `operator` on the way."""
+    page.goto(f"{base}{next_path}")
+    assert "/accounts/login/" in page.url  # login required
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base}{next_path}")

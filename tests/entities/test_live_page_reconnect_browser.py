@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from django.contrib.auth.hashers import make_password
 from playwright.sync_api import WebSocketRoute, expect, sync_playwright
 
 from entities import services
@@ -17,11 +16,13 @@ from tests.entities.live_servers import (
     child_env,
     free_port,
     processes,
+    server_user,
+    sign_in,
     uvicorn_command,
     wait_until_serving,
 )
 from tests.entities.test_live_page_browser import CHROMIUM, CHROMIUM_ARGS, demo_like_graph
-from tests.factories import CanvasFactory, EntityFactory, UserFactory
+from tests.factories import CanvasFactory, EntityFactory
 
 SCREENSHOT = ROOT / "test-artifacts" / "live-page-after-4408.png"
 
@@ -57,9 +58,7 @@ class FallingBehind:
 @pytest.mark.django_db(transaction=True)
 def test_the_live_page_closed_with_4408_reconnects_and_shows_what_it_missed(tmp_path: Path):
     assert Path(CHROMIUM).exists(), "install Debian's chromium (make test does)"
-    operator = UserFactory.create(username="operator", is_staff=True)
-    operator.password = make_password("pw-for-tests", hasher="pbkdf2_sha256")
-    operator.save(update_fields=["password"])
+    operator = server_user(is_staff=True)
     canvas = CanvasFactory.create(owner=operator, name="Demo canvas", graph=demo_like_graph())
     walker = EntityFactory.create(canvas=canvas, name="Monica", entity_type="customer")
     services.entity_manual_move(entity_id=walker.pk, node_id="segments")
@@ -74,11 +73,7 @@ def test_the_live_page_closed_with_4408_reconnects_and_shows_what_it_missed(tmp_
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.route_web_socket(f"ws://127.0.0.1:{port}/ws/flows/{canvas.pk}/", sockets.route)
-            page.goto(f"{base}/flows/{canvas.pk}/live/")
-            page.fill("#id_username", "operator")
-            page.fill("#id_password", "pw-for-tests")
-            page.click("input[type=submit]")
-            page.wait_for_url(f"{base}/flows/{canvas.pk}/live/")
+            sign_in(page, base, f"/flows/{canvas.pk}/live/")
             expect(page.locator("#status")).to_have_attribute("data-state", "live")
             dot = page.locator(f'circle[data-entity-id="{walker.pk}"]')
             expect(dot).to_have_attribute("data-node-id", "segments")

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -17,6 +16,7 @@ from tests.entities.live_servers import (
     child_env,
     free_port,
     processes,
+    server_user,
     uvicorn_command,
     wait_until_serving,
 )
@@ -80,10 +80,7 @@ def test_the_login_pages_lock_out_after_repeated_failures(owner, url: str) -> No
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_limit_holds_across_two_server_processes(tmp_path: Path) -> None:
-    user = UserFactory.create(username="owner")
-    # The servers run the product's settings, which verify PBKDF2 hashes only.
-    user.password = make_password("pw-for-tests", hasher="pbkdf2_sha256")
-    user.save(update_fields=["password"])
+    server_user("owner")
     ports = [free_port(), free_port()]
     with processes([uvicorn_command(port) for port in ports], child_env(), tmp_path / "logs"):
         for port in ports:
