@@ -11,6 +11,7 @@ from stitch.api import limit_to_owned_flows
 
 # Given at creation only (SPEC 6); afterwards positions change through moves.
 POSITION_FIELDS = ("current_node_id", "current_edge_id", "edge_progress")
+CREATE_ONLY = "Afterwards the position changes through POST /api/entities/{id}/move/."
 # Written by moves alone, never by a client.
 MOVE_RECORD_FIELDS = ("journey", "sequence")
 
@@ -20,6 +21,21 @@ class EntitySerializer(serializers.ModelSerializer):
 
     canvas_id = serializers.PrimaryKeyRelatedField(source="canvas", queryset=Flow.objects.none())
     email = serializers.EmailField(required=False, allow_null=True)
+    # Writable at creation only (`validate` refuses them in an edit); checked against
+    # the canvas by the service, like a move.
+    current_node_id = serializers.CharField(
+        required=False, allow_null=True, help_text=f"Create only. {CREATE_ONLY}"
+    )
+    current_edge_id = serializers.CharField(
+        required=False, allow_null=True, help_text=f"Create only, with edge_progress. {CREATE_ONLY}"
+    )
+    edge_progress = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        help_text=f"0..1, create only (default 0). {CREATE_ONLY}",
+    )
 
     class Meta:
         model = Entity
@@ -41,13 +57,8 @@ class EntitySerializer(serializers.ModelSerializer):
         # The (canvas, email) rule is checked by the service against the normalised
         # address, and reported on `email` (DRF's own validator would compare the raw one).
         validators: list[Any] = []
-        # Read-only as model fields: a position given at creation is read from the body
-        # by `validate` and placed by the service, like a move.
         read_only_fields = [
             "id",
-            "current_node_id",
-            "current_edge_id",
-            "edge_progress",
             "journey",
             "created_at",
             "updated_at",
@@ -56,6 +67,10 @@ class EntitySerializer(serializers.ModelSerializer):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         limit_to_owned_flows(self, "canvas_id")
+        if self.instance is not None:
+            # An edit naming them is refused as a whole (`validate`), whatever the value.
+            for name in POSITION_FIELDS:
+                self.fields[name].read_only = True
 
     def validate_canvas_id(self, canvas: Flow) -> Flow:
         # Its position and journey name ids of its canvas graph: it cannot change canvas.
@@ -71,7 +86,7 @@ class EntitySerializer(serializers.ModelSerializer):
             self._refuse(body, (*POSITION_FIELDS, *MOVE_RECORD_FIELDS), _move_hint(self.instance))
             return attrs
         self._refuse(body, MOVE_RECORD_FIELDS, "it is recorded from the entity's moves")
-        attrs["position"] = {key: _position_value(body, key) for key in POSITION_FIELDS}
+        attrs["position"] = {key: attrs.pop(key, None) for key in POSITION_FIELDS}
         return attrs
 
     @staticmethod
@@ -93,15 +108,6 @@ class EntitySerializer(serializers.ModelSerializer):
 
 def _move_hint(entity: Entity) -> str:
     return f"positions change through POST /api/entities/{entity.pk}/move/"
-
-
-def _position_value(body: dict[str, Any], field: str) -> Any:
-    value = body.get(field)
-    if value is None or field == "edge_progress":  # the service checks the number
-        return value
-    if not isinstance(value, str) or not value:
-        raise serializers.ValidationError({field: [f"{field} must be a non-empty string"]})
-    return value
 
 
 class JourneyEventSerializer(serializers.ModelSerializer):

@@ -201,3 +201,15 @@ def test_edits_racing_moves_from_many_threads_lose_no_move_and_no_edit(owner) ->
     last = max(events, key=lambda e: e.timestamp)
     assert entity.current_node_id == last.node_id
     assert [item["id"] for item in entity.journey] == [str(e.id) for e in events[-20:]]
+
+
+@pytest.mark.django_db
+def test_an_edit_naming_a_position_field_with_a_bad_value_still_points_at_move(
+    owner_client: APIClient, canvas
+) -> None:
+    entity = EntityFactory.create(canvas=canvas)
+    response = owner_client.patch(
+        f"/api/entities/{entity.pk}/", {"edge_progress": "lots"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "/move/" in response.json()["edge_progress"][0]
