@@ -213,3 +213,27 @@ def test_an_edit_naming_a_position_field_with_a_bad_value_still_points_at_move(
     )
     assert response.status_code == 400
     assert "/move/" in response.json()["edge_progress"][0]
+
+
+@pytest.mark.django_db
+def test_an_entity_added_in_the_admin_goes_through_the_service() -> None:
+    admin_user = UserFactory.create(is_staff=True, is_superuser=True)
+    canvas = CanvasFactory.create(owner=admin_user)
+    browser = Client()
+    browser.force_login(admin_user)
+    form = {
+        "canvas": str(canvas.pk),
+        "name": "Ann",
+        "email": "Ann@X.com",
+        "avatar_url": "",
+        "entity_type": "lead",
+        "metadata": "{}",
+    }
+    response = browser.post("/admin/entities/entity/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entity = Entity.objects.get()
+    assert (entity.name, entity.email, entity.canvas_id) == ("Ann", "ann@x.com", canvas.pk)
+    again = browser.post("/admin/entities/entity/add/", form | {"email": "ANN@x.com"})
+    assert again.status_code == 200  # the form again, with the clash named
+    assert b"Another entity on this canvas has this e-mail address" in again.content
+    assert Entity.objects.count() == 1

@@ -93,6 +93,12 @@ def test_the_live_page_closed_with_4408_reconnects_and_shows_what_it_missed(tmp_
             expect(dot).to_have_attribute("data-node-id", "revenue")  # from the new snapshot
             expect(page.locator("#status")).to_have_attribute("data-state", "live")
             assert sockets.opened == 2
+            # An edit arrives as entity.updated without a journey event.
+            renamed = httpx.patch(
+                f"{base}/api/entities/{walker.pk}/", json={"name": "Monica G."}, headers=headers
+            )
+            assert renamed.status_code == 200, renamed.text
+            expect(dot.locator("title")).to_have_text("Monica G. (customer)")
             page.wait_for_timeout(500)
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
