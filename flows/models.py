@@ -114,6 +114,13 @@ class Run(TimestampedModel):
             models.Index(fields=["flow"], name="idx_stitch_runs_flow_id"),
             models.Index(fields=["entity"], name="idx_stitch_runs_entity_id"),
             models.Index(fields=["-created_at"], name="idx_stitch_runs_created_at"),
+            # The task inbox (flows.inbox): the runs of a flow that wait for a person.
+            # Only those runs are in it, so it stays small however many runs exist.
+            models.Index(
+                fields=["flow"],
+                name="idx_runs_waiting_for_people",
+                condition=models.Q(waiting_count__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -175,13 +182,6 @@ class RunNode(models.Model):
                 fields=["callback_deadline"],
                 name="idx_run_nodes_deadline",
                 condition=models.Q(status="running"),
-            ),
-            # The task inbox (flows.inbox): UX nodes waiting for a person, oldest first.
-            # Only waiting rows are in it, so it stays small however many runs exist.
-            models.Index(
-                fields=["started_at", "id"],
-                name="idx_run_nodes_waiting",
-                condition=models.Q(status="waiting_for_user"),
             ),
         ]
 
