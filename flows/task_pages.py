@@ -86,7 +86,7 @@ def complete(request: HttpRequest, pk: Any, *, scope: Scope) -> HttpResponse:
         "run_url": scope.url("page", run.pk),
         "next": request.POST.get("next") or request.GET.get("next") or "",
         "input_json": task_forms.pretty_json(node.input),
-        **scope.page_context(request, f"Complete {task.label}"),
+        **scope.page_context(request, task.label),
     }
     return render(request, "runs/complete.html", context, status=status)
 
