@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ BENCH_DB = os.environ.get(
 os.environ["DATABASE_URL"] = BENCH_DB
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stitch.settings")
 os.environ.setdefault("DEBUG", "true")
+
+from bench.shared import ensure_database, median_ms  # noqa: E402
 
 NODES = 100
 
@@ -69,15 +70,6 @@ FROM (SELECT id, canvas_id, abs(hashtext(id::text)) %% 1000 AS h FROM stitch_ent
       WHERE canvas_id = %(canvas)s) AS e
 CROSS JOIN generate_series(0, %(per_entity)s - 1) AS k
 """
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    base, _, name = BENCH_DB.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def graph() -> dict[str, Any]:
@@ -131,15 +123,6 @@ def generate(entities: int, events: int) -> tuple[Any, Any]:
     return user, canvas
 
 
-def timed(call: Any, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
-
 def explain(sql: str, params: dict[str, Any]) -> str:
     from django.db import connection
 
@@ -181,7 +164,7 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    ensure_database()
+    ensure_database(BENCH_DB)
     import django
 
     django.setup()
@@ -205,7 +188,7 @@ def main() -> None:
 
     for name, plan in plans(canvas).items():
         print(f"{name} plan: {scans(plan)}")
-    query_ms = timed(lambda: canvas_analytics(canvas=canvas), args.runs)
+    query_ms = median_ms(lambda: canvas_analytics(canvas=canvas), args.runs)
     steps = {"steps": "n1,n2,n3"}
     cases: list[tuple[str, str, dict[str, str]]] = [
         ("analytics, whole history", "", {}),
@@ -222,7 +205,7 @@ def main() -> None:
     ]
     print(f"{'analytics query, whole history':45} {query_ms:7.1f} ms")
     for label, path, query in cases:
-        ms = timed(lambda path=path, query=query: endpoint(path, **query), args.runs)
+        ms = median_ms(lambda path=path, query=query: endpoint(path, **query), args.runs)
         print(f"{'GET ' + label:45} {ms:7.1f} ms")
     sample = canvas_analytics(canvas=canvas)
     print("sample node:", sample["nodes"][1], "\nsample edge:", sample["edges"][1])

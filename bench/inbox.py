@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from itertools import pairwise
@@ -32,6 +31,8 @@ BENCH_DB = os.environ.get(
 os.environ["DATABASE_URL"] = BENCH_DB
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stitch.settings")
 os.environ.setdefault("DEBUG", "true")
+
+from bench.shared import ensure_database, median_ms  # noqa: E402
 
 OWNERS = 50
 NODES = ["n0", "n1", "n2", "n3", "review"]
@@ -71,15 +72,6 @@ CROSS JOIN (VALUES ('n0', 'worker', 0), ('n1', 'worker', 1), ('n2', 'worker', 2)
                    ('n3', 'worker', 3), ('review', 'ux', 4)) AS n(node_id, kind, k)
 WHERE r.flow_id IN (SELECT id FROM stitch_flows WHERE name LIKE %(names)s)
 """
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    base, _, name = BENCH_DB.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def chain_graph() -> dict[str, Any]:
@@ -157,22 +149,13 @@ def generate(runs: int, busy_runs: int) -> dict[str, Any]:
     return {"ordinary": owners[0], "busy": busy, "idle": idle}
 
 
-def timed(call: Any, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=200_000)
     parser.add_argument("--runs-waiting-busy", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    ensure_database()
+    ensure_database(BENCH_DB)
     import django
 
     django.setup()
@@ -194,7 +177,7 @@ def main() -> None:
     for label, user in users.items():
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
-        query_ms = timed(lambda user=user: list(waiting_tasks(user)[:PAGE_SIZE]), args.repeat)
+        query_ms = median_ms(lambda user=user: list(waiting_tasks(user)[:PAGE_SIZE]), args.repeat)
         tasks = waiting_tasks(user).count()
 
         def page(client: Client = client) -> None:
@@ -202,7 +185,7 @@ def main() -> None:
 
         print(
             f"inbox of the {label} owner ({tasks:,} tasks): query {query_ms:6.1f} ms, "
-            f"GET /tasks/ {timed(page, args.repeat):6.1f} ms"
+            f"GET /tasks/ {median_ms(page, args.repeat):6.1f} ms"
         )
 
     owner = users["ordinary"]
@@ -223,7 +206,7 @@ def main() -> None:
         def get(url: str = url) -> None:
             assert client.get(url).status_code == 200
 
-        print(f"1,000-way split, {label:28} {timed(get, args.repeat):6.1f} ms")
+        print(f"1,000-way split, {label:28} {median_ms(get, args.repeat):6.1f} ms")
 
 
 if __name__ == "__main__":

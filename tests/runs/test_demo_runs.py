@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -11,15 +10,9 @@ from django.core.management import call_command
 from flows.inbox import waiting_tasks
 from flows.models import Run, RunNode
 from stitch.models import User
+from tests.foundation.test_demo_setup import var_dir  # noqa: F401 (autouse: a var dir per test)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def var_dir(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    settings.VAR_DIR = tmp_path
-    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-    return tmp_path
 
 
 def test_the_demo_has_a_completed_run_and_a_task_waiting_for_the_operator() -> None:
