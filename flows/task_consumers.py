@@ -9,8 +9,8 @@ node now `waiting_for_user` (a new task), a node leaving a wait (`completed`,
 its list again. Workflows created after the socket opened are joined when the client
 reconnects; the page reconnects every few minutes for that reason.
 
-Authentication is the canvas socket's (session cookie from a page of this site, or
-`?token=`); no user: close 4403.
+Authentication and backpressure are the canvas socket's (session cookie from a page of
+this site, or `?token=`; no user: close 4403; a subscriber past its buffer: 4408).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import json
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from entities import realtime
 from entities.consumers import CLOSE_FORBIDDEN, CanvasConsumer
+from entities.outbox import SocketOutbox
 from flows.models import CanvasType, Flow
 
 FORWARDED = {"waiting_for_user", "completed", "skipped", "failed"}
@@ -31,6 +33,9 @@ MAX_WORKFLOWS = 500
 
 
 class TaskInboxConsumer(CanvasConsumer):
+    """The canvas consumer's authentication and bounded outbox (a subscriber that
+    cannot keep up is closed with 4408), over the groups of all the user's workflows."""
+
     groups_joined: list[str]
 
     async def connect(self) -> None:
@@ -45,18 +50,24 @@ class TaskInboxConsumer(CanvasConsumer):
             group = realtime.canvas_group(flow_id)
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
-        await self.send_json({"type": "subscribed", "workflows": len(self.groups_joined)})
+        self.outbox = SocketOutbox(self._send_text, limit=settings.REALTIME_SOCKET_BUFFER_BYTES)
+        self.outbox.put(json.dumps({"type": "subscribed", "workflows": len(self.groups_joined)}))
 
-    async def disconnect(self, code: int) -> None:
-        for group in self.groups_joined:
+    async def _leave(self) -> None:
+        groups, self.groups_joined = self.groups_joined, []
+        for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
+        if self.outbox is not None:
+            await self.outbox.close()
 
     async def stitch_message(self, message: dict[str, Any]) -> None:
         if message.get("kind") != "run.updated":
             return
         payload = json.loads(message["text"])  # a few small keys
-        if payload.get("node_id") is None or payload.get("status") in FORWARDED:
-            await self.send(text_data=message["text"])
+        if payload.get("node_id") is not None and payload.get("status") not in FORWARDED:
+            return
+        if self.outbox is not None and not self.outbox.put(message["text"]):
+            await self._too_slow()
 
     @database_sync_to_async
     def _workflow_ids(self, user: Any) -> list[Any]:
