@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from flows import run_admin, run_view_admin, services
 from flows.graph import GraphInvalid
 from flows.models import Flow, FlowVersion, Run
+from stitch import admin_bulk
 from stitch.errors import FieldError
 
 
@@ -180,9 +181,9 @@ class RunAdmin(admin.ModelAdmin):
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
         run_admin.cancel_runs(self, request, queryset)
 
-    @admin.action(description="Retry the failed nodes of selected runs")
-    def retry_failed_nodes(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        run_admin.retry_failed_nodes(self, request, queryset)
+    @admin.action(description="Retry the failed nodes of selected runs (asks first)")
+    def retry_failed_nodes(self, request: HttpRequest, queryset: QuerySet[Run]) -> Any:
+        return admin_bulk.retry_runs(self, request, queryset)
 
     @admin.display(description="version", ordering="flow_version__number")
     def version_number(self, run: Run) -> int:

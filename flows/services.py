@@ -1,15 +1,20 @@
-"""Writes to flows and their versions. Runs live in flows.engine."""
+"""Writes to flows and their versions, and the bulk retry of failed runs. The state
+of a run lives in flows.engine."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from entities.services import entity_cascade_announce
+from flows import engine
 from flows.graph import GraphInvalid, compile_plan, validate_graph
-from flows.models import CanvasType, Flow, FlowVersion
+from flows.models import CanvasType, Flow, FlowVersion, NodeStatus, Run, RunNode, RunStatus
 from flows.workers import worker_types
+from stitch import recovery
 from stitch.errors import FieldError
 from stitch.models import User
 
@@ -85,3 +90,47 @@ def parent_check(*, flow: Flow | None, parent: Flow | None) -> None:
             raise FieldError("parent_id", "a flow cannot be its own ancestor")
         seen.add(current.pk)
         current = current.parent
+
+
+# --- bulk retry of failed runs (SPEC 13) ------------------------------------------------
+@dataclass(frozen=True)
+class RetryCount:
+    runs: int
+    nodes: int
+
+
+def runs_retry_failed(*, actor: User, runs: QuerySet[Run], request_key: str) -> RetryCount:
+    """Retry every failed node of every failed run of `runs` through the engine's
+    `node_retry`, each run at most once per (actor, request_key) within
+    BULK_IDEMPOTENCY_SECONDS (`stitch.recovery`). One transaction per run."""
+    recovery.marks_prune()
+    failed = runs.filter(status=RunStatus.FAILED)
+    retried = RetryCount(0, 0)
+    for run_id in list(failed.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            # The run row lock the engine takes for every change of a run, with the
+            # filter applied again: a run retried (or cancelled) since it was listed is
+            # no longer failed and is left alone.
+            run = failed.filter(pk=run_id).select_for_update(of=("self",)).first()
+            if run is None or not recovery.marks_claim(
+                kind=recovery.RETRY, actor=actor, key=request_key, target_ids=[run_id]
+            ):
+                continue
+            nodes = _failed_nodes_retry(run)
+        if nodes:
+            retried = RetryCount(retried.runs + 1, retried.nodes + nodes)
+    return retried
+
+
+def _failed_nodes_retry(run: Run) -> int:
+    # Instances first: re-firing them also reopens the Collector they failed, which is
+    # then no longer failed and is skipped.
+    failed = RunNode.objects.filter(run=run, status=NodeStatus.FAILED).order_by("index", "pk")
+    retried = 0
+    for node_id in list(failed.values_list("node_id", flat=True)):
+        try:
+            engine.node_retry(run=run, node_id=node_id)
+        except engine.RunConflict:
+            continue  # re-fired already through its Collector
+        retried += 1
+    return retried

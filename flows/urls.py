@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from flows.retry_api import RunsRetryFailedView
 from flows.runs_api import CallbackView, FlowRunsView, RunViewSet
 from flows.views import FlowVersionViewSet, FlowViewSet
 
@@ -19,5 +20,7 @@ urlpatterns = [
         CallbackView.as_view(),
         name="run-node-callback",
     ),
+    # Before the router: "retry-failed" would otherwise be read as a run id.
+    path("runs/retry-failed/", RunsRetryFailedView.as_view(), name="runs-retry-failed"),
     *router.urls,
 ]

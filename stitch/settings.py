@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -9,7 +10,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from stitch.database import embedded_database_url, parse_database_url
-from stitch.env import env_bool, env_float, env_int, env_list, env_str
+from stitch.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from stitch.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STITCH_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
@@ -86,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its request id, timing and metrics cover everything below (redirects too).
+    "stitch.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # uvicorn serves no static files; WhiteNoise serves the admin's CSS/JS in-process.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -213,6 +217,8 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "delete_jobs": "successful",
     "stalled_worker_timeout": 30.0,
 }
+# Adds the worker middleware that gives each job's log lines its request id and ids.
+PROCRASTINATE_ON_APP_READY = "stitch.logs.on_app_ready"
 
 # --- Webhooks -------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
@@ -310,19 +316,43 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
-    # httpx logs every request at INFO: a line per worker dispatch is noise.
-    "loggers": {
-        "procrastinate": {"level": "WARNING"},
-        "pgserver": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
-    },
-}
+# --- Operations (SPEC 13) -----------------------------------------------------------
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
+# A line per request (method, route, status, duration, request id); off: healthy
+# requests are not news.
+LOG_REQUESTS = env_bool("LOG_REQUESTS", False)
+LOGGING = logging_config(
+    json_lines=LOG_FORMAT == "json",
+    level=(env_str("LOG_LEVEL", "INFO") or "INFO").upper(),
+    log_requests=LOG_REQUESTS,
+)
+
+# prometheus-client's multiprocess directory, shared by the web and worker processes
+# of one machine (stitch.metrics_dir empties it when the first of them starts).
+METRICS_DIR = Path(env_str("METRICS_DIR") or VAR_DIR / "metrics")
+# /metrics answers a request carrying `Authorization: Bearer <METRICS_TOKEN>` or coming
+# from an allowed address; with neither configured it answers nobody.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or None
+
+
+def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in env_list(name, []))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
+
+METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_ADDRESSES")
+
+# /readyz is 503 past these (0 turns a check off): no job worker heartbeat for this
+# long (procrastinate beats every 10 s), more todo jobs due than this, or a due job
+# waiting longer than this.
+READYZ_WORKER_MAX_SILENCE_SECONDS = env_int("READYZ_WORKER_MAX_SILENCE_SECONDS", 60, minimum=0)
+READYZ_MAX_DUE_JOBS = env_int("READYZ_MAX_DUE_JOBS", 10_000, minimum=0)
+READYZ_MAX_JOB_WAIT_SECONDS = env_int("READYZ_MAX_JOB_WAIT_SECONDS", 300, minimum=0)
+
+# An identical bulk replay / retry within this window does nothing new (stitch.recovery).
+BULK_IDEMPOTENCY_SECONDS = env_int("BULK_IDEMPOTENCY_SECONDS", 86_400, minimum=1)
 
 # The seed's index names (idx_stitch_entities_current_node_id, ...) are longer than
 # the 30 characters Django allows for Oracle's sake; PostgreSQL takes 63.

@@ -8,6 +8,7 @@ from flows.page_urls import owner_patterns
 from stitch.accounts import TokenObtainView, TokenRevokeView
 from stitch.api import api_not_found
 from stitch.health import healthz, readyz
+from stitch.metrics_view import metrics_view
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainView.as_view(), name="api-token"),
@@ -27,6 +28,7 @@ handler500 = "stitch.api.server_error"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("flows/<uuid:pk>/live/", flow_live, name="flow-live"),
     # Run view and task inbox for canvas owners who are not staff (the admin has both).
     *owner_patterns(),

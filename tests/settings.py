@@ -8,7 +8,7 @@ thread ends. Servers started by the tests run with the product's settings.
 """
 
 from stitch.settings import *  # noqa: F403
-from stitch.settings import DATABASES
+from stitch.settings import DATABASES, VAR_DIR
 
 DATABASES["default"]["OPTIONS"].pop("pool", None)
 DATABASES["default"]["CONN_MAX_AGE"] = 60
@@ -19,3 +19,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+
+# The test process's own metrics files, apart from a demo server of this checkout
+# (servers started by tests get a directory of their own, tests/ops).
+METRICS_DIR = VAR_DIR / "test-metrics"

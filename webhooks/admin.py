@@ -9,8 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from stitch.errors import FieldError
-from webhooks import services
+from stitch import admin_bulk
 from webhooks.models import WebhookConfig, WebhookEvent
 from webhooks.sample import send_test_event
 from webhooks.validation import webhook_config_problems
@@ -117,15 +116,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # events only come in through the endpoint
 
-    @admin.action(description="Replay (process again)")
-    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        replayed = 0
-        for event in queryset:
-            try:
-                services.webhook_event_replay(event_id=event.pk)
-            except FieldError as exc:
-                self.message_user(request, f"{event.pk}: {exc.message}", messages.ERROR)
-            else:
-                replayed += 1
-        if replayed:
-            self.message_user(request, f"{replayed} event(s) queued for processing again.")
+    @admin.action(description="Replay selected events (asks first, says how many)")
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> Any:
+        return admin_bulk.replay_events(self, request, queryset)

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -19,7 +19,9 @@ from entities.services import entity_journey_start_locked
 from flows.engine import run_start
 from flows.engine.jobs import defer_on_django
 from flows.models import Run
+from stitch import recovery
 from stitch.errors import FieldError
+from stitch.models import User
 from webhooks import tasks
 from webhooks.mapping import MappedEntity, MappingError, entity_map
 from webhooks.models import WebhookConfig, WebhookEvent, WebhookEventStatus
@@ -278,3 +280,36 @@ def webhook_events_recover(*, limit: int = 500) -> list[UUID]:
         defer_on_django(tasks.process_event, *({"event_id": str(i)} for i in orphans))
         logger.warning("re-queued %d stuck webhook events", len(orphans))
     return orphans
+
+
+# --- bulk replay (SPEC 7.6, 13) ---------------------------------------------------------
+
+
+def webhook_events_replay(*, actor: User, events: QuerySet[WebhookEvent], request_key: str) -> int:
+    """Replay every accepted event of `events` through `webhook_event_replay`, at most
+    once per (actor, request_key) within BULK_IDEMPOTENCY_SECONDS (`stitch.recovery`).
+    Returns how many were replayed now. Works in chunks, one transaction each: a
+    failure keeps what earlier chunks did, and a repeat of the call finishes the rest."""
+    recovery.marks_prune()
+    matching = events.filter(accepted=True)
+    ids = list(matching.order_by("pk").values_list("pk", flat=True))
+    replayed = 0
+    for chunk in recovery.chunks(ids):
+        with transaction.atomic():
+            # Row locks in id order, with the filter applied again: an event that stopped
+            # matching since it was listed (a pending one processed meanwhile) is left
+            # alone, so a call replays exactly what its filter names.
+            still = list(
+                matching.filter(pk__in=chunk)
+                .select_for_update(of=("self",))
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            fresh = recovery.marks_claim(
+                kind=recovery.REPLAY, actor=actor, key=request_key, target_ids=still
+            )
+            for event_id in still:
+                if event_id in fresh:
+                    webhook_event_replay(event_id=event_id)
+                    replayed += 1
+    return replayed

@@ -1,7 +1,8 @@
-from django.urls import re_path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from webhooks.intake import webhook_intake
+from webhooks.replay_api import WebhookEventsReplayView
 from webhooks.views import WebhookConfigViewSet, WebhookEventViewSet
 
 router = SimpleRouter()
@@ -15,5 +16,7 @@ urlpatterns = [
         webhook_intake,
         name="webhook-intake",
     ),
+    # Before the router: "replay" would otherwise be read as an event id.
+    path("webhook-events/replay/", WebhookEventsReplayView.as_view(), name="webhook-events-replay"),
     *router.urls,
 ]

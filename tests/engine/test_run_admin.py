@@ -39,7 +39,8 @@ def test_admin_actions_retry_and_cancel_through_the_services(
     run = start(owner_client, flow)
     run_jobs()
     changelist = "/admin/flows/run/"
-    staff_client.post(changelist, {"action": "retry_failed_nodes", "_selected_action": [run["id"]]})
+    retry = {"action": "retry_failed_nodes", "_selected_action": [run["id"]], "post": "yes"}
+    staff_client.post(changelist, retry)  # "post": the answer to its confirmation page
     assert detail(owner_client, run["id"])["node_states"]["a"]["attempts"] == 2
     staff_client.post(changelist, {"action": "cancel_runs", "_selected_action": [run["id"]]})
     assert Run.objects.get(pk=run["id"]).status == "cancelled"

@@ -64,11 +64,11 @@ def test_replay_action_requeues_events(make_config: MakeConfig, operator: Client
     webhook_event_process(event_id=event_id)
     assert WebhookEvent.objects.get().status == "failed"
 
-    response = operator.post(
-        "/admin/webhooks/webhookevent/",
-        {"action": "replay", "_selected_action": [event_id]},
-        follow=True,
-    )
+    action = {"action": "replay", "_selected_action": [event_id]}
+    asked = operator.post("/admin/webhooks/webhookevent/", action)
+    assert "Replay 1 webhook event(s)?" in asked.content.decode()  # asks first
+    assert WebhookEvent.objects.get().status == "failed"
+    response = operator.post("/admin/webhooks/webhookevent/", action | {"post": "yes"}, follow=True)
 
     assert WebhookEvent.objects.get().status == "pending"
     assert any("1 event(s) queued" in m for m in messages_of(response))
