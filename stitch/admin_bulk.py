@@ -52,15 +52,33 @@ def _confirmed(request: HttpRequest) -> bool:
     return request.POST.get("post") == "yes"
 
 
+# Changelist parameters that do not change which rows match.
+_VIEW_ONLY = {"o", "p", "_to_field", "_popup"}
+
+
+def _request_key(request: HttpRequest) -> str:
+    """What makes two admin actions identical: "all N matching" is the list's filters
+    (its query string), else the rows ticked."""
+    if request.POST.get("select_across") == "1":
+        filters = {k: v for k, v in sorted(request.GET.lists()) if k not in _VIEW_ONLY}
+        return recovery.request_key({"path": request.path, "filters": filters})
+    return recovery.ids_key(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+
+
 def replay_events(
     model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[WebhookEvent]
 ) -> TemplateResponse | None:
     """Replay the chosen accepted events (refused deliveries are skipped)."""
+    assert request.user.is_authenticated
+    key = _request_key(request)
     accepted = queryset.filter(accepted=True)
     if not _confirmed(request):
-        count = accepted.count()
-        refused = queryset.count() - count
-        notes = [f"{refused} refused deliveries are left out: they cannot be replayed."]
+        todo = recovery.unmarked(accepted, kind=recovery.REPLAY, actor=request.user, key=key)
+        count = todo.count()
+        notes = _left_out(
+            refused=(queryset.count() - accepted.count(), "refused deliveries (never replayed)"),
+            done=(accepted.count() - count, "already replayed by this same action"),
+        )
         return _confirm_page(
             model_admin,
             request,
@@ -70,11 +88,9 @@ def replay_events(
                 "(a completed one starts a new run).",
                 confirm_label=f"Yes, replay {count} event(s)",
                 count=count,
-                notes=notes if refused else [],
+                notes=notes,
             ),
         )
-    key = recovery.ids_key(accepted.values_list("pk", flat=True))
-    assert request.user.is_authenticated
     replayed = webhook_services.webhook_events_replay(
         actor=request.user, events=accepted, request_key=key
     )
@@ -86,11 +102,17 @@ def retry_runs(
     model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Run]
 ) -> TemplateResponse | None:
     """Retry every failed node of the chosen failed runs."""
+    assert request.user.is_authenticated
+    key = _request_key(request)
     failed = queryset.filter(status=RunStatus.FAILED)
     if not _confirmed(request):
-        count = failed.count()
-        nodes = RunNode.objects.filter(run__in=failed, status=NodeStatus.FAILED).count()
-        others = queryset.count() - count
+        todo = recovery.unmarked(failed, kind=recovery.RETRY, actor=request.user, key=key)
+        count = todo.count()
+        nodes = RunNode.objects.filter(run__in=todo, status=NodeStatus.FAILED).count()
+        notes = _left_out(
+            others=(queryset.count() - failed.count(), "run(s) that are not failed"),
+            done=(failed.count() - count, "already retried by this same action"),
+        )
         return _confirm_page(
             model_admin,
             request,
@@ -100,16 +122,18 @@ def retry_runs(
                 "fired again with the input they had.",
                 confirm_label=f"Yes, retry {count} run(s)",
                 count=count,
-                notes=[f"{others} run(s) that are not failed are left out."] if others else [],
+                notes=notes,
             ),
         )
-    key = recovery.ids_key(failed.values_list("pk", flat=True))
-    assert request.user.is_authenticated
     done = flow_services.runs_retry_failed(actor=request.user, runs=failed, request_key=key)
     model_admin.message_user(
         request, _done(done.runs, f"run(s) retried ({done.nodes} node(s) fired again)")
     )
     return None
+
+
+def _left_out(**groups: tuple[int, str]) -> list[str]:
+    return [f"Left out: {count} {what}." for count, what in groups.values() if count]
 
 
 def _done(count: int, what: str) -> str:

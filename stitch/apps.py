@@ -9,3 +9,6 @@ class StitchConfig(AppConfig):
         from stitch import logfilters
 
         logfilters.install()
+        # Sets the multiprocess metrics directory before anything imports
+        # prometheus_client (which picks its mode on first import).
+        from stitch import metrics  # noqa: F401

@@ -103,6 +103,6 @@ def route_of(request: HttpRequest) -> str:
     raw = match.route
     route = _routes.get(raw)
     if route is None:
-        # Router patterns are regexes ("^flows/(?P<pk>[^/.]+)/$"); drop the anchors.
-        route = _routes[raw] = "/" + raw.replace("^", "").replace("$", "")
+        # Router patterns are regexes ("api/flows/(?P<pk>[^/.]+)/$"): drop the anchors.
+        route = _routes[raw] = "/" + raw.removeprefix("^").removesuffix("$")
     return route

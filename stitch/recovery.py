@@ -14,14 +14,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
+from django.db.models import Model, QuerySet
+from django.utils import timezone
 
 from stitch import ops_sql
+from stitch.models import RecoveryMark
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 REPLAY = "webhook_replay"
 RETRY = "run_retry"
 
@@ -43,6 +48,15 @@ def marks_claim(*, kind: str, actor: Any, key: str, target_ids: Sequence[UUID]) 
     return ops_sql.recovery_marks_insert(
         kind=kind, actor_id=actor.pk, request_key=key, target_ids=target_ids
     )
+
+
+def unmarked(queryset: QuerySet[M], *, kind: str, actor: Any, key: str) -> QuerySet[M]:
+    """The rows of `queryset` this call has not acted on yet (for a count shown first)."""
+    since = timezone.now() - timedelta(seconds=settings.BULK_IDEMPOTENCY_SECONDS)
+    marks = RecoveryMark.objects.filter(
+        kind=kind, actor=actor, request_key=key, created_at__gte=since
+    )
+    return queryset.exclude(pk__in=marks.values("target_id"))
 
 
 def marks_prune() -> None:
