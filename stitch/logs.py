@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-import uuid
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -40,7 +40,7 @@ def request_id_from(header: str | None) -> str:
     """The client's request id when it is safe to keep, else a fresh one."""
     if header and _REQUEST_ID.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def current_request_id() -> str | None:

@@ -14,6 +14,8 @@ send.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 from stitch import metrics_dir
@@ -108,27 +110,40 @@ def source_label(source: str | None) -> str:
     return source if source in _SOURCES else "generic"
 
 
+# `labels()` validates and locks on every call; each series is looked up once per label
+# set instead (label values are closed sets, so this stays small).
+_series_cache: dict[tuple[Any, ...], Any] = {}
+
+
+def _series(metric: Any, *labels: str) -> Any:
+    key = (metric, *labels)
+    series = _series_cache.get(key)
+    if series is None:
+        series = _series_cache[key] = metric.labels(*labels)
+    return series
+
+
 def record_request(*, method: str | None, route: str, status: int, seconds: float) -> None:
     label = _method(method)
-    HTTP_REQUESTS.labels(label, route, str(status)).inc()
-    HTTP_DURATION.labels(label, route).observe(seconds)
+    _series(HTTP_REQUESTS, label, route, str(status)).inc()
+    _series(HTTP_DURATION, label, route).observe(seconds)
 
 
 def record_webhook_delivery(*, source: str | None, outcome: str) -> None:
-    WEBHOOK_DELIVERIES.labels(source_label(source), outcome).inc()
+    _series(WEBHOOK_DELIVERIES, source_label(source), outcome).inc()
 
 
 def record_webhook_processed(*, source: str | None, outcome: str) -> None:
-    WEBHOOK_EVENTS_PROCESSED.labels(source_label(source), outcome).inc()
+    _series(WEBHOOK_EVENTS_PROCESSED, source_label(source), outcome).inc()
 
 
 def record_dispatch(*, outcome: str, seconds: float) -> None:
-    DISPATCHES.labels(outcome).inc()
-    DISPATCH_DURATION.labels(outcome).observe(seconds)
+    _series(DISPATCHES, outcome).inc()
+    _series(DISPATCH_DURATION, outcome).observe(seconds)
 
 
 def record_callback(result: str) -> None:
-    CALLBACKS.labels(result).inc()
+    _series(CALLBACKS, result).inc()
 
 
 def record_node_timeouts(count: int) -> None:

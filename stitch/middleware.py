@@ -25,6 +25,7 @@ from stitch import logs, metrics
 
 logger = logging.getLogger("stitch.requests")
 HEADER = "X-Request-ID"
+_META_HEADER = "HTTP_X_REQUEST_ID"
 # URL arguments worth carrying on every line the request logs.
 _URL_IDS = ("run_id", "node_id", "event_id", "entity_id", "flow_id")
 _routes: dict[str, str] = {}
@@ -66,7 +67,8 @@ class RequestContextMiddleware:
 
 
 def _begin(request: HttpRequest) -> str:
-    request_id = logs.request_id_from(request.headers.get(HEADER))
+    # META, not request.headers: building HttpHeaders costs ~15 µs a request.
+    request_id = logs.request_id_from(request.META.get(_META_HEADER))
     logs.bind_ids(request_id=request_id)
     return request_id
 
