@@ -20,6 +20,7 @@ from entities.payloads import entity_data
 from flows.models import Flow
 from stitch.origins import same_origin
 from stitch.tokens import token_user
+from stitch import observe
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -48,6 +49,7 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=refusal)
             return
         self.group = realtime.canvas_group(self.canvas_id)
+        observe.websocket_opened(self)
         # Join before reading the snapshot so no move falls between the two; the
         # sequence numbers then drop anything the snapshot already shows.
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -67,6 +69,7 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
             await self.outbox.close()
 
     async def disconnect(self, code: int) -> None:
+        observe.websocket_closed(self)
         await self._leave()
 
     async def _too_slow(self) -> None:
@@ -77,6 +80,7 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
             return
         await self._leave()
         self.outbox = None
+        observe.slow_subscriber_closed(canvas_id=self.canvas_id)
         await self.close(code=CLOSE_TOO_SLOW)
 
     async def receive(

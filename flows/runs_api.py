@@ -18,6 +18,7 @@ from entities.models import Entity
 from flows import engine
 from flows.engine.tokens import token_valid
 from flows.models import Flow, Run, RunNode
+from stitch import observe
 from stitch.api import OwnedQuerysetMixin, Pagination
 
 
@@ -156,7 +157,7 @@ class RunViewSet(
 
 
 @extend_schema(request=CallbackSerializer, responses={200: CallbackResultSerializer})
-class CallbackView(APIView):
+class CallbackView(observe.CallbackResultsCounted):
     """`POST /api/runs/{run_id}/nodes/{node_id}/callback/?token=...` from a worker.
     No login: the per run-node token in the URL authenticates the caller."""
 

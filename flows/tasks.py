@@ -7,6 +7,7 @@ work they do goes through `sync_to_async` into the engine services.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -18,6 +19,7 @@ from procrastinate.retry import RetryDecision
 
 from flows import dispatch, engine
 from flows.workers import RetryableWorkerError, WorkerOutcome
+from stitch import observe
 
 logger = logging.getLogger(__name__)
 QUEUE = "engine"
@@ -43,16 +45,21 @@ async def dispatch_node(context: JobContext, *, run_id: str, node_id: str, attem
     )
     if target is None:
         return  # the node moved on (retried, finished, cancelled): nothing to send
+    started = time.perf_counter()
     try:
         outcome = await dispatch.perform(target)
     except RetryableWorkerError as exc:
         tries = context.job.attempts if context.job else 0
         if tries < target.retries:
+            observe.dispatch_retried(started=started, error=exc, attempt=tries + 1)
             raise  # DispatchRetry schedules the next try
         outcome = WorkerOutcome("failed", error=f"{exc} (after {tries + 1} attempts)")
+        observe.dispatch_gave_up(started=started, error=outcome.error, attempts=tries + 1)
     except Exception as exc:  # a built-in worker's bug fails its node, not the queue
         logger.exception("worker of %s/%s crashed", run_id, node_id)
         outcome = WorkerOutcome("failed", error=f"worker error: {exc}")
+    else:
+        observe.dispatch_answered(started=started, status=outcome.status)
     if outcome.status == "running":
         return  # the callback (or a scheduled completion) reports later
     await sync_to_async(engine.worker_outcome_apply)(

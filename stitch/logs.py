@@ -102,10 +102,12 @@ _PRE_CHAIN: list[Any] = [
 ]
 
 
-def _drop_request_object(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
-    # django.request passes the request object as `extra`; its repr is noise in JSON.
+def _drop_noise(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    # django.request passes the request object as `extra` (its repr is noise), uvicorn a
+    # colour-coded copy of its message; an id that does not apply is left out, not null.
     event.pop("request", None)
-    return event
+    event.pop("color_message", None)
+    return {key: value for key, value in event.items() if value is not None}
 
 
 class JsonFormatter(structlog.stdlib.ProcessorFormatter):
@@ -113,7 +115,7 @@ class JsonFormatter(structlog.stdlib.ProcessorFormatter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(
-            foreign_pre_chain=[*_PRE_CHAIN, _drop_request_object],
+            foreign_pre_chain=[*_PRE_CHAIN, _drop_noise],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -128,7 +130,7 @@ class PlainFormatter(structlog.stdlib.ProcessorFormatter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(
-            foreign_pre_chain=[*_PRE_CHAIN, _drop_request_object],
+            foreign_pre_chain=[*_PRE_CHAIN, _drop_noise],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0),

@@ -14,7 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from stitch import jsondata
+from stitch import jsondata, observe
 from webhooks import services, signatures
 from webhooks.models import WebhookConfig
 
@@ -103,17 +103,19 @@ def provider_event_id(
 @csrf_exempt
 @require_POST
 def webhook_intake(request: HttpRequest, endpoint_slug: str) -> JsonResponse:
+    config = None
     try:
         config = _config(endpoint_slug)
         body = _body(request)
         payload = _payload(body)
     except Refused as refused:
-        return refused.response
+        return observe.webhook_answered(config, refused.response)
     try:
         _authenticate(config, request.headers, body)
     except signatures.SignatureError as exc:
         services.webhook_event_refuse(config=config, payload=payload, error=f"signature: {exc}")
-        return JsonResponse({"detail": f"Invalid webhook signature: {exc}."}, status=401)
+        refusal = JsonResponse({"detail": f"Invalid webhook signature: {exc}."}, status=401)
+        return observe.webhook_answered(config, refusal, reason=f"signature: {exc}")
     event, created = services.webhook_event_accept(
         config=config,
         payload=payload,
@@ -121,6 +123,7 @@ def webhook_intake(request: HttpRequest, endpoint_slug: str) -> JsonResponse:
             source=config.source, headers=request.headers, payload=payload
         ),
     )
-    return JsonResponse(
+    answer = JsonResponse(
         {"event_id": str(event.id), "status": event.status}, status=202 if created else 200
     )
+    return observe.webhook_answered(config, answer)

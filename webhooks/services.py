@@ -19,7 +19,7 @@ from entities.services import entity_journey_start_locked
 from flows.engine import run_start
 from flows.engine.jobs import defer_on_django
 from flows.models import Run
-from stitch import recovery
+from stitch import observe, recovery
 from stitch.errors import FieldError
 from stitch.models import User
 from webhooks import tasks
@@ -211,7 +211,9 @@ def webhook_event_process(*, event_id: Any) -> WebhookEvent | None:
                 "webhook_config__workflow", "webhook_config__canvas"
             ).get(pk=event_id)
             entity, run = _event_apply(event)
-            return _finish(event, status=COMPLETED, entity=entity, run=run)
+            finished = _finish(event, status=COMPLETED, entity=entity, run=run)
+        observe.webhook_processed(finished)
+        return finished
     except (OperationalError, InterfaceError):
         raise  # the database is away: the event stayed pending and the queue retries
     except Exception as exc:
@@ -225,8 +227,10 @@ def _fail(event_id: Any, error: str) -> WebhookEvent | None:
     with transaction.atomic():
         if not _claim(event_id):  # taken over meanwhile (a replay): theirs to record
             return None
-        event = WebhookEvent.objects.get(pk=event_id)
-        return _finish(event, status=FAILED, error=error)
+        event = WebhookEvent.objects.select_related("webhook_config").get(pk=event_id)
+        failed = _finish(event, status=FAILED, error=error)
+    observe.webhook_failed(failed)
+    return failed
 
 
 # --- replay and recovery ----------------------------------------------------------------

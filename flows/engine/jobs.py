@@ -19,6 +19,7 @@ from procrastinate.jobs import JobDeferrer
 from procrastinate.tasks import Task
 
 from flows.models import RunNode
+from stitch import logs
 
 
 @functools.cache
@@ -31,7 +32,10 @@ def defer_on_django(task: Task[Any, Any, Any], *kwargs: dict[str, Any], **option
     if not kwargs:
         return
     job = task.configure(**options).job
-    JobDeferrer(job_manager=_django_job_manager(), job=job).batch_defer(*kwargs)
+    # Each job carries the id of the request that deferred it (stitch.logs).
+    JobDeferrer(job_manager=_django_job_manager(), job=job).batch_defer(
+        *map(logs.job_kwargs, kwargs)
+    )
 
 
 def dispatch_defer(nodes: Sequence[RunNode]) -> None:

@@ -18,6 +18,7 @@ from flows.engine.plan import Plan, plan_for
 from flows.engine.state import Step
 from flows.models import CanvasType, Flow, NodeStatus, Run, RunNode, RunStatus, manual_trigger
 from flows.workers import WorkerOutcome
+from stitch import observe
 from stitch.errors import Conflict, FieldError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -288,6 +289,7 @@ def _expire_run_nodes(*, run_id: Any, node_ids: list[str], now: datetime) -> int
         count = 0
         for node in nodes:
             step.fail(step.adopt(node), "callback timed out")
+            observe.node_timed_out(run_id=run_id, node_id=node.node_id)
             count += 1
         step.finish()
     return count
