@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
+
+from stitch import logs
 
 TOKEN = "metrics-token-for-tests"
 
@@ -84,3 +90,17 @@ def todo_job(queue: str, *, waited: float = 0.0, scheduled_in: float | None = No
             " WHERE job_id = %s",
             [waited, job_id],
         )
+
+
+@pytest.fixture
+def ops_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The JSON lines the `stitch.ops` logger writes during the test (as LOG_FORMAT=json)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger("stitch.ops")
+    logger.addHandler(handler)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logger.removeHandler(handler)

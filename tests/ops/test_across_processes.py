@@ -100,9 +100,7 @@ def json_lines(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def test_counters_add_up_across_two_web_processes_and_a_worker(
-    owner: User, tmp_path: Path
-) -> None:
+def test_counters_add_up_across_two_web_processes_and_a_worker(owner: User, tmp_path: Path) -> None:
     config = echo_config(owner)
     workflow = FlowFactory.create(owner=owner, graph=echo_workflow())
     token = owner.auth_token.key
@@ -161,7 +159,9 @@ def test_json_log_lines_carry_the_request_id_from_the_request_into_its_job(
         forged = deliver(port, config, {"id": "evt-2"}, **{"X-Webhook-Signature": "sha256=00"})
         worker_log = tmp_path / "logs" / "proc-1.log"
         wait_for(lambda: "webhook event failed" in worker_log.read_text(), "the worker's line")
-    [failed] = [line for line in json_lines(worker_log) if line["message"] == "webhook event failed"]
+    [failed] = [
+        line for line in json_lines(worker_log) if line["message"] == "webhook event failed"
+    ]
     assert failed["request_id"] == "trace-ops-14"
     assert failed["event_id"] == event_id
     assert failed["task"] == "webhooks.process_event"

@@ -1,0 +1,54 @@
+"""Websocket connections open now (a gauge summed over live processes) and accepted in
+total, on a real uvicorn server in this process."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tests.entities.live_servers import threaded_server
+from tests.factories import CanvasFactory
+from tests.ops.conftest import Samples
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    with threaded_server() as hostport:
+        yield hostport
+
+
+def eventually(scrape: Callable[[], Samples], name: str, expected: float) -> None:
+    deadline = time.monotonic() + 10
+    while (value := scrape().value(name)) != expected:
+        assert time.monotonic() < deadline, f"{name} is {value}, not {expected}"
+        time.sleep(0.05)
+
+
+def test_open_sockets_are_counted_and_uncounted_when_they_close(
+    server: str, owner: Any, scrape: Callable[[], Samples]
+) -> None:
+    canvas = CanvasFactory.create(owner=owner)
+    url = f"ws://{server}/ws/flows/{canvas.pk}/?token={owner.auth_token.key}"
+    before = scrape()
+    open_now = before.value("stitch_websocket_connections")
+
+    with connect(url, open_timeout=10) as first, connect(url, open_timeout=10) as second:
+        for ws in (first, second):
+            assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+        eventually(scrape, "stitch_websocket_connections", open_now + 2)
+        # No credentials: closed with 4403, never counted as open.
+        anonymous = f"ws://{server}/ws/flows/{canvas.pk}/"
+        with connect(anonymous, open_timeout=10) as refused, pytest.raises(ConnectionClosed):
+            refused.recv(timeout=10)
+        opened = scrape().value("stitch_websocket_connections_opened_total")
+        assert opened - before.value("stitch_websocket_connections_opened_total") == 2
+
+    eventually(scrape, "stitch_websocket_connections", open_now)
