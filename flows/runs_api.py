@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -123,6 +124,16 @@ class FlowRunsView(APIView):
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
+class RunFilter(filters.FilterSet):
+    # The same window as the bulk retry's filter: what it would retry can be listed.
+    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Run
+        fields = ["status", "flow", "entity", "since", "until"]
+
+
 class RunViewSet(
     OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -130,7 +141,7 @@ class RunViewSet(
 
     serializer_class = RunSerializer
     owner_field = "flow__owner"
-    filterset_fields = ["status", "flow", "entity"]
+    filterset_class = RunFilter
 
     def get_queryset(self) -> QuerySet[Run]:
         return self.scope(Run.objects.select_related("flow_version"))

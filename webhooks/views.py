@@ -25,10 +25,13 @@ class WebhookConfigViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
 class WebhookEventFilter(filters.FilterSet):
     webhook_config_id = filters.UUIDFilter(field_name="webhook_config_id")
     status = filters.ChoiceFilter(choices=WebhookEventStatus.choices)
+    # The same window as the bulk replay's filter: what it would replay can be listed.
+    since = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookEvent
-        fields = ["webhook_config_id", "status"]
+        fields = ["webhook_config_id", "status", "since", "until"]
 
 
 class WebhookEventViewSet(

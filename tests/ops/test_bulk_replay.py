@@ -211,3 +211,13 @@ def test_the_admin_asks_with_the_count_then_replays_and_not_twice(
     again = operator.post(changelist, action | {"post": "yes"}, follow=True).content.decode()
     assert "Nothing new to do" in again
     assert len(replay_jobs()) == 5
+
+
+def test_failed_events_of_a_day_can_be_listed_with_the_same_filter(
+    owner_client: APIClient, day: dict[str, Any]
+) -> None:
+    query = {"status": "failed", "since": DAY.isoformat()}
+    listed = owner_client.get("/api/webhook-events/", query).json()["results"]
+    # The refused delivery is listed (it is a failed event) but never replayed.
+    expected = [*day["in_day"], day["refused"], day["second_config"]]
+    assert sorted(event["id"] for event in listed) == ids(*expected)

@@ -183,3 +183,15 @@ def test_the_admin_asks_with_the_count_then_retries_and_not_twice(runs: dict[str
     ticked = {**action, "select_across": "0", "post": "yes"}
     operator.post(changelist, ticked, follow=True)
     assert attempts(runs["in_day"])["a"] == 3
+
+
+def test_failed_runs_of_a_day_can_be_listed_with_the_same_filter(
+    owner_client: APIClient, runs: dict[str, Any]
+) -> None:
+    since, until = DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()
+    query = {"status": "failed", "since": since, "until": until}
+    listed = owner_client.get("/api/runs/", query).json()["results"]
+    assert sorted(run["id"] for run in listed) == sorted(
+        str(runs[name]) for name in ("in_day", "second_flow")
+    )
+    assert owner_client.get("/api/runs/", {"since": "yesterday"}).status_code == 400
