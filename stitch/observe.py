@@ -14,7 +14,7 @@ from django.http import HttpResponseBase
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stitch import logs, metrics
+from stitch import metrics
 
 logger = logging.getLogger("stitch.ops")
 
@@ -53,7 +53,6 @@ def webhook_answered(config: Any, response: HttpResponseBase, *, reason: str = "
 
 def webhook_processed(event: Any) -> None:
     metrics.record_webhook_processed(source=event.webhook_config.source, outcome="completed")
-    logs.bind_ids(entity_id=event.entity_id, run_id=event.workflow_run_id)
 
 
 def webhook_failed(event: Any) -> None:

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from stitch.models import User
 from tests.conftest import client_for
 from tests.factories import CanvasFactory, UserFactory, WebhookConfigFactory, WebhookEventFactory
+from tests.jobrunner import jobs_clear
 from webhooks.models import WebhookConfig, WebhookEvent
 
 URL = "/api/webhook-events/replay/"
@@ -60,6 +61,11 @@ def day(owner: User, other: User) -> dict[str, Any]:
 
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_jobs_yet(db: None) -> None:
+    jobs_clear()  # jobs left by earlier transactional tests (never rolled back)
 
 
 def test_it_replays_exactly_the_filtered_events_of_the_caller(

@@ -16,8 +16,15 @@ from flows.models import Flow, Run, RunNode
 from stitch.models import User
 from tests.engine.conftest import edge, node, workflow
 from tests.factories import UserFactory
+from tests.jobrunner import jobs_clear
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_jobs_yet(db: None) -> None:
+    jobs_clear()  # jobs left by earlier transactional tests (never rolled back)
+
 
 URL = "/api/runs/retry-failed/"
 DAY = datetime(2026, 3, 2, tzinfo=UTC)

@@ -37,8 +37,9 @@ def test_each_request_without_one_gets_its_own() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_request_id_travels_into_the_jobs_it_defers_and_theirs(
-    owner: Any, run_jobs: Callable[..., None]
+    owner: Any, run_jobs: Callable[..., None], settings: Any
 ) -> None:
+    settings.WORKER_RETRY_BACKOFF_SECONDS = 60  # the dispatch's retry waits past run_jobs
     config = WebhookConfigFactory.create(
         canvas=CanvasFactory.create(owner=owner),
         workflow=FlowFactory.create(owner=owner),  # two Worker nodes on a dead URL
@@ -54,7 +55,7 @@ def test_the_request_id_travels_into_the_jobs_it_defers_and_theirs(
     assert job.args == {"event_id": answer.json()["event_id"], "_request_id": "trace-42"}
 
     # Processing, then its dispatch (the dead worker URL makes it wait for a retry).
-    run_jobs(horizon=0)
+    run_jobs(horizon=5)
 
     event = WebhookEvent.objects.get()
     assert event.status == "completed", event.error  # the task never saw _request_id
