@@ -25,6 +25,7 @@ from entities import realtime
 from entities.consumers import CLOSE_FORBIDDEN, CanvasConsumer
 from entities.outbox import SocketOutbox
 from flows.models import CanvasType, Flow
+from stitch import observe
 
 FORWARDED = {"waiting_for_user", "completed", "skipped", "failed"}
 # Joining more groups than this on one socket would make connecting slow; an owner of
@@ -52,6 +53,7 @@ class TaskInboxConsumer(CanvasConsumer):
             self.groups_joined.append(group)
         self.outbox = SocketOutbox(self._send_text, limit=settings.REALTIME_SOCKET_BUFFER_BYTES)
         self.outbox.put(json.dumps({"type": "subscribed", "workflows": len(self.groups_joined)}))
+        observe.websocket_opened(self)  # and closed by CanvasConsumer.disconnect()
 
     async def _leave(self) -> None:
         groups, self.groups_joined = self.groups_joined, []

@@ -110,12 +110,20 @@ def _callback_result(response: Any) -> str:
 
 
 # --- realtime -----------------------------------------------------------------------------
-def websocket_opened() -> None:
+_COUNTED = "_stitch_counted_open"
+
+
+def websocket_opened(consumer: Any) -> None:
+    """A socket was accepted for what it asked (not one refused with a close code)."""
+    setattr(consumer, _COUNTED, True)
     metrics.record_websocket_opened()
 
 
-def websocket_closed() -> None:
-    metrics.record_websocket_closed()
+def websocket_closed(consumer: Any) -> None:
+    """Call from disconnect(), whatever happened: only a socket counted open is uncounted."""
+    if getattr(consumer, _COUNTED, False):
+        setattr(consumer, _COUNTED, False)
+        metrics.record_websocket_closed()
 
 
 def slow_subscriber_closed(*, canvas_id: Any, waiting_bytes: int | None = None) -> None:

@@ -52,3 +52,13 @@ def test_open_sockets_are_counted_and_uncounted_when_they_close(
         assert opened - before.value("stitch_websocket_connections_opened_total") == 2
 
     eventually(scrape, "stitch_websocket_connections", open_now)
+
+
+def test_task_inbox_sockets_are_counted_too(
+    server: str, owner: Any, scrape: Callable[[], Samples]
+) -> None:
+    open_now = scrape().value("stitch_websocket_connections")
+    with connect(f"ws://{server}/ws/tasks/?token={owner.auth_token.key}", open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        eventually(scrape, "stitch_websocket_connections", open_now + 1)
+    eventually(scrape, "stitch_websocket_connections", open_now)
