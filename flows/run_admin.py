@@ -1,5 +1,6 @@
-"""The engine's part of the Run admin: node states as a table, cancel and retry
-actions calling the same services as the API (wired into flows.admin.RunAdmin)."""
+"""The engine's part of the Run admin: node states as a table, the cancel action calling
+the same service as the API (wired into flows.admin.RunAdmin; the bulk retry of failed
+runs is stitch.admin_bulk)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from flows import engine
-from flows.models import NodeStatus, Run, RunNode
+from flows.models import Run
 
 TABLE_ROWS = 500
 _HEAD = ("node", "status", "attempts", "started", "finished", "error")
@@ -53,17 +54,3 @@ def cancel_runs(
         else:
             model_admin.message_user(request, f"run {run.pk} cancelled")
 
-
-def retry_failed_nodes(
-    model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Run]
-) -> None:
-    for run in queryset:
-        failed = RunNode.objects.filter(run=run, status=NodeStatus.FAILED).order_by("index")
-        retried = 0
-        for node_id in failed.values_list("node_id", flat=True):
-            try:
-                engine.node_retry(run=run, node_id=node_id)
-                retried += 1
-            except engine.RunConflict:
-                continue  # already re-fired through its Collector, or run cancelled
-        model_admin.message_user(request, f"run {run.pk}: {retried} node(s) retried")
