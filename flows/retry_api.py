@@ -3,15 +3,15 @@ failed runs matching a filter, each run at most once per identical call."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from flows import services
 from flows.models import Run
-from stitch.bulk_api import BulkFilterSerializer
+from stitch.bulk_api import BulkFilterSerializer, BulkRecoveryView
 from stitch.models import User
 
 
@@ -24,8 +24,8 @@ class RetriedSerializer(serializers.Serializer):
     nodes = serializers.IntegerField(help_text="Failed nodes fired again.")
 
 
-class RunsRetryFailedView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         request=RetryFilterSerializer,
         responses={200: RetriedSerializer},
         description="Retry every failed node of your failed runs matching the filter (at "
@@ -33,11 +33,13 @@ class RunsRetryFailedView(APIView):
         "identical call within BULK_IDEMPOTENCY_SECONDS retries only runs it did not "
         "retry before.",
     )
-    def post(self, request: Request) -> Response:
-        body = RetryFilterSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        user = request.user
-        assert isinstance(user, User)  # IsAuthenticated
-        runs = Run.objects.filter(flow__owner=user, **body.lookups())
-        done = services.runs_retry_failed(actor=user, runs=runs, request_key=body.request_key())
-        return Response({"retried": done.runs, "nodes": done.nodes})
+)
+class RunsRetryFailedView(BulkRecoveryView):
+    filter_class = RetryFilterSerializer
+
+    def targets(self, user: User, lookups: dict[str, Any]) -> QuerySet[Run]:
+        return Run.objects.filter(flow__owner=user, **lookups)
+
+    def recover(self, user: User, targets: QuerySet[Any], request_key: str) -> dict[str, int]:
+        done = services.runs_retry_failed(actor=user, runs=targets, request_key=request_key)
+        return {"retried": done.runs, "nodes": done.nodes}

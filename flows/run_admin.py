@@ -53,4 +53,3 @@ def cancel_runs(
             model_admin.message_user(request, f"run {run.pk}: {exc}", messages.WARNING)
         else:
             model_admin.message_user(request, f"run {run.pk} cancelled")
-

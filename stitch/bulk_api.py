@@ -1,13 +1,18 @@
-"""The filter of a bulk recovery endpoint (SPEC 7.6, 13): a JSON object of known keys,
-at least one of them; a bad one is a 400 naming it. Subclasses declare the fields."""
+"""Bulk recovery endpoints (SPEC 7.6, 13): the filter, a JSON object of known keys, at
+least one of them (a bad one is a 400 naming it), and the view that applies it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from stitch import recovery
+from stitch.models import User
 
 
 class BulkFilterSerializer(serializers.Serializer):
@@ -46,3 +51,24 @@ class BulkFilterSerializer(serializers.Serializer):
 
     def request_key(self) -> str:
         return recovery.request_key(dict(self.validated_data))
+
+
+class BulkRecoveryView(APIView):
+    """POST a filter, act on the caller's matching targets, answer with the counts.
+    Subclasses name the filter and say what the targets are and what is done to them."""
+
+    filter_class: type[BulkFilterSerializer]
+
+    def targets(self, user: User, lookups: dict[str, Any]) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def recover(self, user: User, targets: QuerySet[Any], request_key: str) -> dict[str, int]:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> Response:
+        body = self.filter_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = request.user
+        assert isinstance(user, User)  # IsAuthenticated
+        targets = self.targets(user, body.lookups())
+        return Response(self.recover(user, targets, body.request_key()))

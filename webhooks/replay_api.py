@@ -3,13 +3,13 @@ matching a filter, each at most once per identical call (stitch.recovery)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from typing import Any
 
-from stitch.bulk_api import BulkFilterSerializer
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
+
+from stitch.bulk_api import BulkFilterSerializer, BulkRecoveryView
 from stitch.models import User
 from webhooks import services
 from webhooks.models import WebhookEvent, WebhookEventStatus
@@ -25,8 +25,8 @@ class ReplayedSerializer(serializers.Serializer):
     replayed = serializers.IntegerField(help_text="Events replayed by this call.")
 
 
-class WebhookEventsReplayView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         request=ReplayFilterSerializer,
         responses={200: ReplayedSerializer},
         description="Replay every accepted event of yours matching the filter (at least "
@@ -34,13 +34,15 @@ class WebhookEventsReplayView(APIView):
         "An identical call within BULK_IDEMPOTENCY_SECONDS replays only events it did "
         "not replay before.",
     )
-    def post(self, request: Request) -> Response:
-        body = ReplayFilterSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        user = request.user
-        assert isinstance(user, User)  # IsAuthenticated
-        events = WebhookEvent.objects.filter(webhook_config__canvas__owner=user, **body.lookups())
+)
+class WebhookEventsReplayView(BulkRecoveryView):
+    filter_class = ReplayFilterSerializer
+
+    def targets(self, user: User, lookups: dict[str, Any]) -> QuerySet[WebhookEvent]:
+        return WebhookEvent.objects.filter(webhook_config__canvas__owner=user, **lookups)
+
+    def recover(self, user: User, targets: QuerySet[Any], request_key: str) -> dict[str, int]:
         replayed = services.webhook_events_replay(
-            actor=user, events=events, request_key=body.request_key()
+            actor=user, events=targets, request_key=request_key
         )
-        return Response({"replayed": replayed})
+        return {"replayed": replayed}
