@@ -94,7 +94,9 @@ def webhook_backlog() -> tuple[int, float | None]:
 
 
 def runs_by_status() -> dict[str, int]:
-    # A scan of stitch_runs (no index on status): a few ms per 100k runs, once a scrape.
+    # A sequential scan of stitch_runs (no index on status): measured ~30 ms per 100k
+    # runs on a loaded 2-core machine, once per scrape. Past a few million runs, an index
+    # on status (an index-only scan) or counters kept by the engine would be cheaper.
     with connection.cursor() as cursor:
         cursor.execute("SELECT status, count(*) FROM stitch_runs GROUP BY status")
         return dict(cursor.fetchall())
