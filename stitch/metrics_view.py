@@ -20,6 +20,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
+from flows.models import RunStatus
 from stitch import ops_sql
 
 # Through stitch.metrics: it must set the multiprocess directory before prometheus_client
@@ -70,7 +71,9 @@ def _database_families() -> Iterator[GaugeMetricFamily]:
     yield from _job_families(ops_sql.queue_state())
     yield from _worker_families(ops_sql.worker_state())
     runs = _gauge("stitch_runs", "Runs by status.", ["status"])
-    for status, count in sorted(ops_sql.runs_by_status().items()):
+    # Every status, 0 included: a dashboard or an alert should not see a series vanish.
+    counts = {status: 0 for status in RunStatus.values} | ops_sql.runs_by_status()
+    for status, count in sorted(counts.items()):
         runs.add_metric([status], count)
     yield runs
 

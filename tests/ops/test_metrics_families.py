@@ -105,5 +105,6 @@ def test_runs_by_status_and_worker_heartbeats(scrape: Scrape, owner: Any) -> Non
     assert samples.value("stitch_runs", status="running") == 2
     assert samples.value("stitch_runs", status="failed") == 1
     assert samples.value("stitch_runs", status="completed") == 1
+    assert {"status": "cancelled"} in samples.labels_of("stitch_runs")  # 0, but present
     assert samples.value("stitch_job_workers") == 1
     assert 3 <= samples.value("stitch_job_worker_heartbeat_age_seconds") < 60
