@@ -18,9 +18,9 @@ from entities.models import Entity
 from entities.outbox import SocketOutbox
 from entities.payloads import entity_data
 from flows.models import Flow
+from stitch import observe
 from stitch.origins import same_origin
 from stitch.tokens import token_user
-from stitch import observe
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404

@@ -12,8 +12,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from entities import services
 from tests.entities.live_servers import threaded_server
-from tests.factories import CanvasFactory
+from tests.entities.test_slow_subscribers import BUFFER, MOVES, PADDING, StalledClient
+from tests.factories import CanvasFactory, EntityFactory
 from tests.ops.conftest import Samples
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,3 +64,26 @@ def test_task_inbox_sockets_are_counted_too(
         assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
         eventually(scrape, "stitch_websocket_connections", open_now + 1)
     eventually(scrape, "stitch_websocket_connections", open_now)
+
+
+def test_a_slow_subscriber_closed_is_counted_and_told(
+    settings: Any, owner: Any, scrape: Callable[[], Samples], ops_lines: Any
+) -> None:
+    settings.REALTIME_SOCKET_BUFFER_BYTES = BUFFER
+    canvas = CanvasFactory.create(owner=owner)
+    entity = EntityFactory.create(canvas=canvas, metadata={"padding": PADDING})
+    before = scrape().value("stitch_websocket_slow_subscribers_closed_total")
+    with threaded_server() as server:
+        slow = StalledClient(server, f"/ws/flows/{canvas.pk}/?token={owner.auth_token.key}")
+        try:
+            for index in range(MOVES):
+                node = ("leads", "customers")[index % 2]
+                services.entity_manual_move(entity_id=entity.pk, node_id=node)
+            assert slow.read_until_closed()[1] == 4408
+        finally:
+            slow.close()
+
+    after = scrape().value("stitch_websocket_slow_subscribers_closed_total")
+    assert after - before == 1
+    [line] = [line for line in ops_lines() if line["message"] == "slow websocket subscriber closed"]
+    assert line["canvas_id"] == str(canvas.pk)
