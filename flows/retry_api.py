@@ -26,6 +26,7 @@ class RetriedSerializer(serializers.Serializer):
 
 @extend_schema_view(
     post=extend_schema(
+        operation_id="runs_retry_failed",
         request=RetryFilterSerializer,
         responses={200: RetriedSerializer},
         description="Retry every failed node of your failed runs matching the filter (at "

@@ -305,6 +305,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several serializers have a `status` of this choice set (events, the bulk replay's
+    # filter): one named enum instead of a generated name.
+    "ENUM_NAME_OVERRIDES": {"WebhookEventStatusEnum": "webhooks.models.WebhookEventStatus"},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -27,6 +27,7 @@ class ReplayedSerializer(serializers.Serializer):
 
 @extend_schema_view(
     post=extend_schema(
+        operation_id="webhook_events_bulk_replay",
         request=ReplayFilterSerializer,
         responses={200: ReplayedSerializer},
         description="Replay every accepted event of yours matching the filter (at least "

@@ -26,9 +26,11 @@ def test_the_token_in_a_query_string_is_redacted_from_the_server_log(owner, tmp_
     canvas = CanvasFactory.create(owner=owner)
     token = owner.auth_token.key
     port = free_port()
-    command = [*uvicorn_command(port)[:-2], "--log-level", "info"]  # access log on
+    command = [*uvicorn_command(port)[:-2], "--log-level", "info"]
     logs = tmp_path / "logs"
-    with processes([command], child_env(), logs):
+    # Request lines are the product's own (LOG_REQUESTS, stitch.middleware: the path
+    # without its query string); uvicorn's access log stays off.
+    with processes([command], child_env(LOG_REQUESTS="true"), logs):
         wait_until_serving(port)
         url = f"ws://127.0.0.1:{port}/ws/flows/{canvas.pk}/?token={token}"
         with connect(url, open_timeout=10) as ws:
@@ -40,5 +42,5 @@ def test_the_token_in_a_query_string_is_redacted_from_the_server_log(owner, tmp_
             time.sleep(0.05)
     text = log.read_text()
     assert f"/ws/flows/{canvas.pk}/?token=[redacted]" in text
-    assert "/healthz?token=[redacted]&x=1" in text
+    assert "path=/healthz " in text
     assert token not in text
