@@ -80,7 +80,7 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
             return
         await self._leave()
         self.outbox = None
-        observe.slow_subscriber_closed(canvas_id=self.canvas_id)
+        observe.slow_subscriber_closed(self)
         await self.close(code=CLOSE_TOO_SLOW)
 
     async def receive(

@@ -126,11 +126,13 @@ def websocket_closed(consumer: Any) -> None:
         metrics.record_websocket_closed()
 
 
-def slow_subscriber_closed(*, canvas_id: Any, waiting_bytes: int | None = None) -> None:
+def slow_subscriber_closed(consumer: Any) -> None:
+    """A socket fell behind past its buffer and is closed with 4408 (canvas or inbox)."""
     metrics.record_slow_subscriber_closed()
+    canvas_id = getattr(consumer, "canvas_id", None)
+    path = consumer.scope.get("path")  # never the query string, which may hold a token
     logger.warning(
-        "slow websocket subscriber closed",
-        extra={"canvas_id": str(canvas_id), "waiting_bytes": waiting_bytes},
+        "slow websocket subscriber closed", extra={"canvas_id": _str(canvas_id), "path": path}
     )
 
 

@@ -9,13 +9,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from entities import services
+from entities import realtime, services
+from entities.layers import OVERFLOW_TYPE
 from tests.entities.live_servers import threaded_server
 from tests.entities.test_slow_subscribers import BUFFER, MOVES, PADDING, StalledClient
-from tests.factories import CanvasFactory, EntityFactory
+from tests.factories import CanvasFactory, EntityFactory, FlowFactory
 from tests.ops.conftest import Samples
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +89,22 @@ def test_a_slow_subscriber_closed_is_counted_and_told(
     assert after - before == 1
     [line] = [line for line in ops_lines() if line["message"] == "slow websocket subscriber closed"]
     assert line["canvas_id"] == str(canvas.pk)
+
+
+def test_an_inbox_socket_closed_for_falling_behind_is_counted_and_told(
+    server: str, owner: Any, scrape: Callable[[], Samples], ops_lines: Any
+) -> None:
+    workflow = FlowFactory.create(owner=owner)
+    before = scrape().value("stitch_websocket_slow_subscribers_closed_total")
+    with connect(f"ws://{server}/ws/tasks/?token={owner.auth_token.key}", open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        # What a bounded channel layer delivers when this socket's channel overflows.
+        overflow = {"type": OVERFLOW_TYPE}
+        realtime._deliver(get_channel_layer(), [realtime.canvas_group(workflow.pk)], overflow)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+    after = scrape().value("stitch_websocket_slow_subscribers_closed_total")
+    assert after - before == 1
+    [line] = [line for line in ops_lines() if line["message"] == "slow websocket subscriber closed"]
+    assert line["path"] == "/ws/tasks/" and "canvas_id" not in line
