@@ -52,8 +52,16 @@ class JSONTextField(forms.CharField):
         return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+# What a page shows of one JSON value; the API has the rest.
+SHOWN_JSON_CHARS = 20_000
+
+
 def pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+    """Indented JSON, cut after SHOWN_JSON_CHARS characters (saying so)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    if len(text) <= SHOWN_JSON_CHARS:
+        return text
+    return f"{text[:SHOWN_JSON_CHARS]}\n… ({len(text):,} characters; the API has all of it)"
 
 
 # --- a UX node's output -----------------------------------------------------------------

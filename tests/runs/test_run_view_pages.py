@@ -196,3 +196,12 @@ def test_admin_actions_need_the_change_permission(owner, staff_web, client) -> N
     response = staff_web.post(f"/admin/flows/run/{run.pk}/cancel/")
     assert response["Location"] == f"/admin/flows/run/{run.pk}/change/"
     assert Run.objects.get(pk=run.pk).status == "cancelled"
+
+
+def test_a_huge_input_is_shown_cut_with_a_note(owner, owner_web) -> None:
+    run = start(ux_only_flow(owner), {"blob": "x" * 50_000})
+    panel = owner_web.get(f"/runs/{run.pk}/node/", {"id": "review"}).content.decode()
+    # Input and output (a waiting UX node holds its input as output) are both cut.
+    assert panel.count("characters; the API has all of it)") == 2
+    shown = re.search(r'<pre class="json" id="node-input">(.*?)</pre>', panel, re.S)
+    assert shown and len(shown.group(1)) < 21_000
