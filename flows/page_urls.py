@@ -50,9 +50,12 @@ def patterns(scope: Scope, wrap: Wrap, *, runs: str, tasks: str) -> list[URLPatt
 
 
 def owner_patterns() -> list[URLPattern]:
-    """Mounted at the site root by stitch.urls: `/runs/{id}/...` and `/tasks/`."""
+    """Mounted at the site root by stitch.urls: `/runs/`, `/runs/{id}/...`, `/tasks/`
+    (the admin has its own run list)."""
     page = login_required(_bound(run_pages.run_page, OWNER))
+    runs = login_required(_bound(run_pages.run_list, OWNER))
     return [
+        path("runs/", runs, name=OWNER.name("list")),
         path("runs/<uuid:pk>/", page, name=OWNER.name("page")),
         *patterns(OWNER, login_required, runs="runs/", tasks="tasks/"),
     ]

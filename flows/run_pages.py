@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import (
     Http404,
     HttpRequest,
@@ -154,3 +155,20 @@ def retry(request: HttpRequest, pk: Any, *, scope: Scope) -> HttpResponse:
     else:
         messages.success(request, f"Node {node_id} retried.")
     return back_to(request, scope.url("page", run.pk), node_id)
+
+
+RUN_LIST_PAGE = 50
+
+
+@require_GET
+def run_list(request: HttpRequest, *, scope: Scope) -> HttpResponse:
+    """The owner's runs, newest first, optionally of one status (`?status=`)."""
+    status = request.GET.get("status") or ""
+    if status and status not in RunStatus.values:
+        return HttpResponseBadRequest(f"status must be one of {', '.join(RunStatus.values)}")
+    runs = scope.runs(request).order_by("-created_at", "-id")
+    if status:
+        runs = runs.filter(status=status)
+    page = Paginator(runs, RUN_LIST_PAGE).get_page(request.GET.get("page"))
+    context = {"page": page, "status": status, "statuses": RunStatus.values}
+    return render(request, "runs/run_list.html", context | scope.page_context(request, "Runs"))

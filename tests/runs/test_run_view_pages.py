@@ -205,3 +205,17 @@ def test_a_huge_input_is_shown_cut_with_a_note(owner, owner_web) -> None:
     assert panel.count("characters; the API has all of it)") == 2
     shown = re.search(r'<pre class="json" id="node-input">(.*?)</pre>', panel, re.S)
     assert shown and len(shown.group(1)) < 21_000
+
+
+def test_the_owner_lists_their_runs_newest_first(owner, other, owner_web) -> None:
+    older = start(ux_only_flow(owner))
+    newer = start(split_flow(owner), {"items": [1]})
+    start(ux_only_flow(other))
+    page = owner_web.get("/runs/").content.decode()
+    assert re.findall(r'<tr class="run" data-run-id="([^"]+)">', page) == [
+        str(newer.pk),
+        str(older.pk),
+    ]
+    waiting = owner_web.get("/runs/", {"status": "waiting"}).content.decode()
+    assert re.findall(r'data-run-id="([^"]+)"', waiting) == [str(older.pk)]
+    assert owner_web.get("/runs/", {"status": "lost"}).status_code == 400
