@@ -7,9 +7,11 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from entities.models import Entity, JourneyEvent
 from entities.picture import canvas_picture
+from flows.hierarchy import ancestors, children
 from flows.models import Flow
 
 RECENT_EVENTS = 30
@@ -25,9 +27,20 @@ def flow_live(request: HttpRequest, pk: Any) -> HttpResponse:
         .select_related("entity")
         .order_by("-timestamp", "-id")[:RECENT_EVENTS]
     )
-    picture = canvas_picture(flow, entities)
-    return render(
-        request,
-        "flows/live.html",
-        {"flow": flow, "picture": picture, "events": events, "geometry": picture["geometry"]},
+    kids = children(flow)
+    picture = canvas_picture(
+        flow, entities, children={str(c.pk) for c in kids}, link=live_link
     )
+    context = {
+        "flow": flow,
+        "picture": picture,
+        "events": events,
+        "geometry": picture["geometry"],
+        "ancestors": ancestors(flow),
+        "children": kids,
+    }
+    return render(request, "flows/live.html", context)
+
+
+def live_link(flow_id: Any) -> str:
+    return reverse("flow-live", args=[flow_id])

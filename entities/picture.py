@@ -1,22 +1,27 @@
-"""Geometry of a canvas picture: node boxes, edge lines, entity dots (SVG coordinates).
+"""Geometry of a canvas picture: BMC blocks, node boxes, edge lines, entity dots (SVG
+coordinates). Nodes are placed by flows.layout (the nine-block BMC, free layout
+otherwise).
 
-Shared by the admin flow page (server-rendered) and the live page, whose script repeats
-`dot_positions` in JavaScript to move dots as messages arrive.
+Shared by the admin flow page (server-rendered) and the live page, whose script places
+dots with the same rule (static/canvas/dots.js) as messages arrive.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from entities.models import Entity
+from flows.graph import node_kind
+from flows.layout import BLOCK_FOOT, Block, canvas_layout
 from flows.models import Flow
 
-NODE_W, NODE_H, PAD = 160, 48, 40
+PAD = 40
 DOT_R, DOT_GAP, DOTS_PER_ROW = 6, 14, 10
 PALETTE = ["#2563eb", "#16a34a", "#db2777", "#ea580c", "#7c3aed", "#0891b2", "#ca8a04"]
+KINDS = {"worker", "splitter", "collector", "ux", "section", "item", "note"}
 
 
 @dataclass(frozen=True)
@@ -26,12 +31,39 @@ class Box:
     type: str
     x: float
     y: float
-    w: float = NODE_W
-    h: float = NODE_H
+    w: float
+    h: float
+    # Drawing style: an executable kind, section / item / note, or "other".
+    kind: str = "other"
+    block: str | None = None
+    is_block: bool = False
+    # Where the node drills down to (only when the child really is this canvas's child).
+    child_url: str | None = None
 
     @property
     def center(self) -> tuple[float, float]:
         return self.x + self.w / 2, self.y + self.h / 2
+
+    @property
+    def title_at(self) -> tuple[float, float]:
+        """A BMC block's title: top left."""
+        return self.x + 12, self.y + 26
+
+    @property
+    def drill_at(self) -> tuple[float, float]:
+        if self.is_block:
+            return self.x + self.w - 8, self.y + 26
+        return self.x + self.w - 8, self.y + self.h - 8
+
+    @property
+    def short_label(self) -> str:
+        """The label cut to about what fits across the box (as static/canvas/view.js)."""
+        size = max(4, int((self.w - 16) / (8.6 if self.is_block else 7.4)))
+        return self.label if len(self.label) <= size else self.label[: size - 1] + "…"
+
+    @property
+    def executable(self) -> bool:
+        return self.kind in {"worker", "splitter", "collector", "ux"}
 
 
 @dataclass(frozen=True)
@@ -58,34 +90,58 @@ class Dot:
     color: str
 
 
-def _number(value: Any, default: float) -> float:
-    return (
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-    )
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _boxes(graph: dict[str, Any]) -> list[Box]:
+def _style(node_type: str) -> str:
+    kind = node_kind({"type": node_type})
+    if kind == "canvas":
+        kind = node_type.lower()
+    return kind if kind in KINDS else "other"
+
+
+def _boxes(
+    flow: Flow, children: Collection[str], link: Callable[[str], str] | None
+) -> tuple[list[Box], list[Block]]:
+    placed, blocks = canvas_layout(flow.graph, flow.canvas_type)
     boxes = []
-    for index, node in enumerate(n for n in graph.get("nodes") or [] if isinstance(n, dict)):
-        position, data = _dict(node.get("position")), _dict(node.get("data"))
-        # Nodes without a position fall on a grid rather than on top of each other.
-        x = _number(position.get("x"), (index % 4) * (NODE_W + 60))
-        y = _number(position.get("y"), (index // 4) * (NODE_H + 80))
-        label = str(data.get("label") or node.get("id"))
+    for node in placed:
+        child = node.child_flow_id
+        url = link(child) if link is not None and child is not None and child in children else None
         boxes.append(
-            Box(id=str(node.get("id")), label=label, type=str(node.get("type", "")), x=x, y=y)
+            Box(
+                id=node.id,
+                label=node.label,
+                type=node.type,
+                x=node.x,
+                y=node.y,
+                w=node.w,
+                h=node.h,
+                kind=_style(node.type),
+                block=node.block,
+                is_block=node.is_block,
+                child_url=url,
+            )
         )
-    return boxes
+    return boxes, blocks
+
+
+def _anchor(box: Box) -> tuple[float, float]:
+    """Where edges attach: a BMC block's foot strip (where its entities stand, and
+    blocks touch each other, so a border would give no line), else the centre."""
+    if box.is_block:
+        return box.x + box.w / 2, box.y + box.h - BLOCK_FOOT / 2
+    return box.center
 
 
 def _border(box: Box, toward: Box) -> tuple[float, float]:
     """Where the line from `box`'s centre to `toward`'s centre leaves `box`, so edges
-    (and entities at progress 0 or 1) sit between the boxes, not under them."""
-    (cx, cy), (tx, ty) = box.center, toward.center
+    (and entities at progress 0 or 1) sit between the boxes, not under them; a BMC
+    block's line starts in its foot strip."""
+    (cx, cy), (tx, ty) = _anchor(box), _anchor(toward)
+    if box.is_block:
+        return cx, cy
     dx, dy = tx - cx, ty - cy
     if dx == 0 and dy == 0:
         return cx, cy
@@ -110,7 +166,7 @@ def _lines(graph: dict[str, Any], boxes: dict[str, Box]) -> list[Line]:
 
 
 def color_for(entity_type: str) -> str:
-    """Same string hash as the live page's script, so colours agree."""
+    """Same string hash as the pages' script (static/canvas/dots.js), so colours agree."""
     value = 0
     for char in entity_type:
         value = (value * 31 + ord(char)) & 0xFFFFFFFF
@@ -120,7 +176,8 @@ def color_for(entity_type: str) -> str:
 def dot_positions(
     entities: Iterable[Entity], boxes: dict[str, Box], lines: dict[str, Line]
 ) -> list[Dot]:
-    """Dots in rows inside their node's box, or along their edge at their progress."""
+    """Dots in rows along the bottom of their node's box (a block's foot for a BMC
+    section), or along their edge at their progress."""
     dots: list[Dot] = []
     per_node: dict[str, int] = defaultdict(int)
     for entity in sorted(entities, key=lambda e: (e.created_at, str(e.pk))):
@@ -128,7 +185,7 @@ def dot_positions(
             box, slot = boxes[entity.current_node_id], per_node[entity.current_node_id]
             per_node[entity.current_node_id] += 1
             cx = box.x + DOT_R + 4 + (slot % DOTS_PER_ROW) * DOT_GAP
-            cy = box.y + box.h - DOT_R - 4 + (slot // DOTS_PER_ROW) * DOT_GAP
+            cy = box.y + box.h - DOT_R - 4 - (slot // DOTS_PER_ROW) * DOT_GAP
         elif entity.current_edge_id in lines:
             line, progress = lines[entity.current_edge_id], float(entity.edge_progress or 0)
             cx = line.x1 + (line.x2 - line.x1) * progress
@@ -140,27 +197,48 @@ def dot_positions(
     return dots
 
 
-def canvas_picture(flow: Flow, entities: Iterable[Entity] = ()) -> dict[str, Any]:
-    """Everything the SVG template needs, plus a JSON-ready copy for the page script."""
+def _view_box(boxes: list[Box], blocks: list[Block]) -> tuple[float, float, float, float]:
+    rects = [(b.x, b.y, b.w, b.h) for b in boxes] + [(b.x, b.y, b.w, b.h) for b in blocks]
+    if not rects:
+        return (-PAD, -PAD, 400.0, 200.0)
+    left = min(x for x, _, _, _ in rects) - PAD
+    top = min(y for _, y, _, _ in rects) - PAD
+    right = max(x + w for x, _, w, _ in rects) + PAD
+    bottom = max(y + h for _, y, _, h in rects) + PAD
+    return (left, top, right - left, bottom - top)
+
+
+def canvas_picture(
+    flow: Flow,
+    entities: Iterable[Entity] = (),
+    *,
+    children: Collection[str] = (),
+    link: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """Everything the SVG template needs, plus a JSON-ready copy for the page script.
+
+    `children`: ids of this canvas's child flows; a node whose `data.childFlowId` is
+    one of them links to `link(child id)`.
+    """
     graph = flow.graph if isinstance(flow.graph, dict) else {}
-    boxes = _boxes(graph)
+    boxes, blocks = _boxes(flow, children, link)
     by_id = {box.id: box for box in boxes}
     lines = _lines(graph, by_id)
     dots = dot_positions(entities, by_id, {line.id: line for line in lines})
-    xs = [b.x for b in boxes] or [0.0]
-    ys = [b.y for b in boxes] or [0.0]
-    left, top = min(xs) - PAD, min(ys) - PAD
-    width = max(b.x + b.w for b in boxes) + PAD - left if boxes else 400
-    height = max(b.y + b.h for b in boxes) + PAD + 2 * DOT_GAP - top if boxes else 200
+    claimed = {b.node_id for b in blocks if b.node_id is not None}
     return {
-        "view_box": f"{left:g} {top:g} {width:g} {height:g}",
-        "nodes": boxes,
+        "view_box": "{:g} {:g} {:g} {:g}".format(*_view_box(boxes, blocks)),
+        "blocks": [b for b in blocks if b.node_id is None],
+        "sections": [b for b in boxes if b.id in claimed],
+        "nodes": [b for b in boxes if b.id not in claimed],
         "edges": [{"line": line, "mid": line.mid} for line in lines],
         "dots": dots,
         "geometry": {
             "canvas_id": str(flow.pk),
+            "canvas_type": flow.canvas_type,
             "nodes": {box.id: asdict(box) for box in boxes},
             "edges": {line.id: asdict(line) for line in lines},
+            "blocks": [asdict(b) for b in blocks],
             "dot": {"r": DOT_R, "gap": DOT_GAP, "per_row": DOTS_PER_ROW},
             "palette": PALETTE,
         },

@@ -2,90 +2,161 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import URLPattern, reverse
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from flows import run_admin, run_view_admin, services
-from flows.graph import GraphInvalid
-from flows.models import Flow, FlowVersion, Run
+from flows.editor import GraphFormMixin
+from flows.hierarchy import child_links, children, version_list
+from flows.models import CanvasType, Flow, FlowVersion, Run
 from stitch import admin_bulk
 from stitch.errors import FieldError
 
 
-class PrettyJSONField(forms.JSONField):
-    """A JSON textarea that shows the stored value indented, so operators can read it."""
-
-    def prepare_value(self, value: Any) -> str:
-        if isinstance(value, forms.fields.InvalidJSONInput):
-            return value
-        return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-class FlowAdminForm(forms.ModelForm):
-    graph = PrettyJSONField(
-        widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "style": "font-family: monospace"}),
-        help_text='{"nodes": [...], "edges": [...]} — workflow graphs are validated on save.',
-    )
+class FlowAdminForm(GraphFormMixin, forms.ModelForm):
+    """Name, type, owner, parent, and the graph drawn on the canvas editor."""
 
     class Meta:
         model = Flow
-        fields = ["owner", "name", "canvas_type", "parent", "graph"]
+        fields = ["name", "canvas_type", "owner", "parent", "graph"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        flow = None if self.instance._state.adding else self.instance
+        canvas_type = (
+            self.data.get("canvas_type")
+            or self.initial.get("canvas_type")
+            or self.instance.canvas_type
+            or CanvasType.WORKFLOW
+        )
+        self.editor_setup(flow=flow, canvas_type=str(canvas_type), admin=True)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         parent, owner = cleaned.get("parent"), cleaned.get("owner")
         if parent is not None and owner is not None and parent.owner_id != owner.pk:
             self.add_error("parent", "The parent canvas must belong to the same owner.")
+        flow = None if self.instance._state.adding else self.instance
         try:
-            services.parent_check(flow=self.instance if self.instance.pk else None, parent=parent)
+            services.parent_check(flow=flow, parent=parent)
         except FieldError as exc:
             self.add_error("parent", exc.message)
         graph, canvas_type = cleaned.get("graph"), cleaned.get("canvas_type")
         if "graph" in cleaned and canvas_type:
-            try:
-                services.graph_check(graph=graph, canvas_type=canvas_type)
-            except GraphInvalid as exc:
-                # Every problem shown inline on the graph field, naming its node/edge.
-                self.add_error("graph", [str(problem) for problem in exc.problems])
+            # As flow_update does: drill-down links are checked when the graph or the
+            # owner changes; a new canvas has no children, so it links to none.
+            unchanged = flow is not None and (graph, owner) == (flow.graph, flow.owner)
+            self.graph_problems_check(
+                graph=graph, canvas_type=canvas_type, flow=flow, links=not unchanged
+            )
         return cleaned
 
 
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowAdminForm
-    list_display = ["name", "canvas_type", "owner", "parent", "version_number", "updated_at"]
+    list_display = [
+        "name",
+        "canvas_type",
+        "version_number",
+        "owner",
+        "parent",
+        "children_count",
+        "updated_at",
+    ]
     list_filter = ["canvas_type", "created_at"]
     search_fields = ["name", "owner__username", "id"]
     list_select_related = ["owner", "parent", "current_version"]
     autocomplete_fields = ["owner", "parent"]
-    readonly_fields = ["id", "version_history", "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "pages",
+        "children_list",
+        "version_history",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "canvas_type", "owner", "parent", "pages"]}),
+        ("Canvas", {"fields": ["graph"]}),
+        ("Child canvases", {"fields": ["children_list"]}),
+        ("Versions", {"fields": ["version_history"]}),
+        ("Record", {"fields": ["id", "created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Flow]:
+        return super().get_queryset(request).annotate(children_total=Count("children"))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        # "Add a child canvas" links pass ?parent=...; the new canvas is the operator's
+        # unless they pick another owner.
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("owner", request.user.pk)
+        parent = initial.get("parent")
+        if parent:
+            found = Flow.objects.filter(pk=parent).values_list("owner_id", flat=True).first()
+            initial["owner"] = found or initial["owner"]
+        return initial
 
     @admin.display(description="version", ordering="current_version__number")
     def version_number(self, flow: Flow) -> int | None:
         return flow.current_version.number if flow.current_version else None
 
-    @admin.display(description="versions")
-    def version_history(self, flow: Flow) -> str:
-        versions = flow.versions.order_by("-number").only("id", "number", "created_at")[:20]
-        return (
-            format_html_join(
-                mark_safe("<br>"),
-                '<a href="{}">v{}</a> — {}',
-                (
-                    (reverse("admin:flows_flowversion_change", args=[v.pk]), v.number, v.created_at)
-                    for v in versions
-                ),
-            )
-            or "—"
+    @admin.display(description="children", ordering="children_total")
+    def children_count(self, flow: Flow) -> int:
+        return getattr(flow, "children_total", 0)
+
+    @admin.display(description="pages")
+    def pages(self, flow: Flow) -> str:
+        if flow._state.adding:
+            return "—"
+        return format_html(
+            '<a href="{}">live page</a> · <a href="{}">editor for the owner</a>',
+            reverse("flow-live", args=[flow.pk]),
+            reverse("flow-edit", args=[flow.pk]),
         )
+
+    @admin.display(description="children")
+    def children_list(self, flow: Flow) -> str:
+        if flow._state.adding:
+            return "Save the canvas first, then add child canvases."
+        opened_by = child_links(flow)
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({}){}</li>',
+            (
+                (
+                    reverse("admin:flows_flow_change", args=[child.pk]),
+                    child.name,
+                    child.get_canvas_type_display(),
+                    format_html(" — opened by node <code>{}</code>", opened_by[str(child.pk)])
+                    if str(child.pk) in opened_by
+                    else " — no node opens it yet",
+                )
+                for child in children(flow)
+            ),
+        )
+        add = reverse("admin:flows_flow_add") + f"?parent={flow.pk}&canvas_type=detail"
+        return format_html(
+            '<ul class="canvas-children">{}</ul><a class="addlink" href="{}">Add a child canvas</a>',
+            rows or mark_safe("<li>none yet</li>"),
+            add,
+        )
+
+    @admin.display(description="versions")
+    def version_history(self, flow: Flow) -> SafeString:
+        if flow._state.adding:
+            return SafeString("—")
+        context = {"versions": version_list(flow), "admin": True}
+        return SafeString(render_to_string("flows/versions.html", context))
 
     def save_model(self, request: HttpRequest, obj: Flow, form: Any, change: bool) -> None:
         # Through the services, so a changed workflow graph gets its new version

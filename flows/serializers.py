@@ -56,3 +56,21 @@ class FlowVersionSerializer(serializers.ModelSerializer):
         model = FlowVersion
         fields = ["id", "flow_id", "number", "graph", "plan", "created_at"]
         read_only_fields = fields
+
+
+class GraphValidateSerializer(serializers.Serializer):
+    """Body of the editor's validate calls: a graph and the canvas type to check it as."""
+
+    graph = serializers.JSONField()
+    canvas_type = serializers.ChoiceField(choices=CanvasType.choices, required=False)
+
+
+class GraphProblemSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    node_id = serializers.CharField(required=False)
+    edge_id = serializers.CharField(required=False)
+
+
+class GraphValidationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    problems = GraphProblemSerializer(many=True)

@@ -3,6 +3,7 @@ of a run lives in flows.engine."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 
 from entities.services import entity_cascade_announce
 from flows import engine
-from flows.graph import GraphInvalid, compile_plan, validate_graph
+from flows.graph import GraphInvalid, GraphProblem, compile_plan, validate_graph
 from flows.models import CanvasType, Flow, FlowVersion, NodeStatus, Run, RunNode, RunStatus
 from flows.workers import worker_types
 from stitch import recovery
@@ -19,11 +20,78 @@ from stitch.errors import FieldError
 from stitch.models import User
 
 
-def graph_check(*, graph: Any, canvas_type: str) -> None:
-    """Raise GraphInvalid listing every problem of `graph` for that canvas type."""
+def graph_problems(
+    *,
+    graph: Any,
+    canvas_type: str,
+    flow: Flow | None = None,
+    links: bool = True,
+) -> list[GraphProblem]:
+    """Every problem of `graph` for that canvas type: the pure checks of flows.graph,
+    then (`links`) the drill-down links, which need the database (`flow` None: a canvas
+    not saved yet, which has no children). The editor's validate endpoint and every
+    save call this, so a graph the editor shows as clean is one the save accepts."""
     problems = validate_graph(graph, canvas_type=canvas_type, worker_types=worker_types())
+    if links:
+        problems += child_link_problems(graph=graph, flow=flow)
+    return problems
+
+
+def graph_check(
+    *,
+    graph: Any,
+    canvas_type: str,
+    flow: Flow | None = None,
+    links: bool = True,
+) -> None:
+    """Raise GraphInvalid listing every problem of `graph` for that canvas type."""
+    problems = graph_problems(graph=graph, canvas_type=canvas_type, flow=flow, links=links)
     if problems:
         raise GraphInvalid(problems)
+
+
+def _child_links(graph: Any) -> list[tuple[str, Any]]:
+    """(node id, data.childFlowId) of every node that names a child; null or "" is no link."""
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
+    links = []
+    for node in nodes if isinstance(nodes, list) else []:
+        data = node.get("data") if isinstance(node, dict) else None
+        value = data.get("childFlowId") if isinstance(data, dict) else None
+        if value is not None and value != "" and isinstance(node.get("id"), str):
+            links.append((node["id"], value))
+    return links
+
+
+def _flow_id(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def child_link_problems(*, graph: Any, flow: Flow | None) -> list[GraphProblem]:
+    """SPEC 3: `data.childFlowId` names a flow of the same owner whose parent is this
+    canvas (`flow` None: a canvas not saved yet, which has no children). One query for
+    the whole graph, whatever the number of links."""
+    links = _child_links(graph)
+    if not links:
+        return []
+    wanted = {fid for _, value in links if (fid := _flow_id(value)) is not None}
+    children: set[uuid.UUID] = set()
+    if flow is not None and not flow._state.adding and wanted:
+        found = Flow.objects.filter(pk__in=wanted, parent_id=flow.pk, owner_id=flow.owner_id)
+        children = set(found.values_list("pk", flat=True))
+    problems = []
+    for node_id, value in links:
+        flow_id = _flow_id(value)
+        if flow_id is None:
+            message = f"childFlowId must be the id of a flow, got {value!r}"
+        elif flow_id not in children:
+            message = f"childFlowId {value} is not a child canvas of this canvas"
+        else:
+            continue
+        problems.append(GraphProblem(message, node_id=node_id))
+    return problems
 
 
 def _version_create(*, flow: Flow) -> FlowVersion:
@@ -45,6 +113,7 @@ def flow_create(
     canvas_type: str = CanvasType.WORKFLOW,
     parent: Flow | None = None,
 ) -> Flow:
+    # A canvas being created has no children yet, so any childFlowId is refused.
     graph_check(graph=graph, canvas_type=canvas_type)
     flow = Flow.objects.create(
         owner=owner, name=name, graph=graph, canvas_type=canvas_type, parent=parent
@@ -60,9 +129,17 @@ def flow_update(*, flow: Flow, **changes: Any) -> Flow:
     gets a new immutable version, so runs already going keep the one they started on."""
     # Lock the flow: two concurrent saves must not both take the same version number.
     locked = Flow.objects.select_for_update().get(pk=flow.pk)
+    stored = (locked.graph, locked.owner_id)
     for name, value in changes.items():
         setattr(locked, name, value)
-    graph_check(graph=locked.graph, canvas_type=locked.canvas_type)
+    # Drill-down links are checked when the graph (or owner) changes: a rename must
+    # not be refused because a child was deleted since (the editor marks that link).
+    graph_check(
+        graph=locked.graph,
+        canvas_type=locked.canvas_type,
+        flow=locked,
+        links=(locked.graph, locked.owner_id) != stored,
+    )
     locked.save()
     is_workflow = locked.canvas_type == CanvasType.WORKFLOW
     current = locked.current_version

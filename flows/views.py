@@ -6,12 +6,21 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from flows import services
 from flows.models import CanvasType, Flow, FlowVersion
-from flows.serializers import FlowSerializer, FlowVersionSerializer
+from flows.serializers import (
+    FlowSerializer,
+    FlowVersionSerializer,
+    GraphValidateSerializer,
+    GraphValidationSerializer,
+)
 from stitch.api import OwnedQuerysetMixin
 
 
@@ -51,6 +60,30 @@ class FlowViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Flow) -> None:
         services.flow_delete(flow=instance)
+
+    @extend_schema(request=GraphValidateSerializer, responses=GraphValidationSerializer)
+    @action(detail=False, methods=["post"], url_path="validate", filterset_class=None)
+    def validate_new(self, request: Request) -> Response:
+        """Check a graph for a canvas not saved yet (it has no children to link to)."""
+        return self._validation(request, flow=None)
+
+    @extend_schema(request=GraphValidateSerializer, responses=GraphValidationSerializer)
+    @action(detail=True, methods=["post"], url_path="validate", filterset_class=None)
+    def validate(self, request: Request, pk: Any = None) -> Response:
+        """Check a graph as saving it on this flow would, without saving: every problem,
+        each naming its node or edge. `canvas_type` defaults to the flow's."""
+        return self._validation(request, flow=self.get_object())
+
+    def _validation(self, request: Request, flow: Flow | None) -> Response:
+        body = GraphValidateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        default_type = flow.canvas_type if flow else CanvasType.WORKFLOW
+        problems = services.graph_problems(
+            graph=body.validated_data["graph"],
+            canvas_type=body.validated_data.get("canvas_type", default_type),
+            flow=flow,
+        )
+        return Response({"valid": not problems, "problems": [p.as_dict() for p in problems]})
 
 
 class FlowVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from entities.pages import flow_live
 from flows.page_urls import owner_patterns
+from flows.pages import flow_edit
 from stitch.accounts import TokenObtainView, TokenRevokeView
 from stitch.api import api_not_found
 from stitch.health import healthz, readyz
@@ -32,6 +33,7 @@ urlpatterns = [
     path("flows/<uuid:pk>/live/", flow_live, name="flow-live"),
     # Run view and task inbox for canvas owners who are not staff (the admin has both).
     *owner_patterns(),
+    path("flows/<uuid:pk>/edit/", flow_edit, name="flow-edit"),
     # Canvas owners need not be staff: the live page has its own sign-in.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

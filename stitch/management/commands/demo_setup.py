@@ -22,6 +22,7 @@ from entities import services as movement
 from entities.models import Entity
 from flows import services as flow_services
 from flows.demo_runs import demo_runs_ensure
+from flows.layout import BMC_BLOCKS, block_slot
 from flows.models import CanvasType, Flow
 from flows.workers import worker_types
 from stitch.models import User
@@ -35,17 +36,26 @@ WORKFLOW_NAME = "Demo: New customer onboarding"
 WEBHOOK_SLUG = "demo-stripe"
 ENTRY_EDGE = "e-segments-channels"
 
-# The nine BMC sections on the usual 5-column grid (x, y in canvas units).
-BMC_SECTIONS = [
-    ("key-partners", "Key Partners", 0, 0),
-    ("key-activities", "Key Activities", 240, 0),
-    ("key-resources", "Key Resources", 240, 200),
-    ("value-propositions", "Value Propositions", 480, 0),
-    ("customer-relationships", "Customer Relationships", 720, 0),
-    ("channels", "Channels", 720, 200),
-    ("customer-segments", "Customer Segments", 960, 0),
-    ("cost-structure", "Cost Structure", 120, 420),
-    ("revenue-streams", "Revenue Streams", 720, 420),
+# The nine BMC blocks (flows.layout): each section names its block in `data.block`,
+# and so does every item, which the canvas draws inside that block.
+BMC_SECTIONS = [(key, title) for key, title, *_ in BMC_BLOCKS]
+# (block, item id, label): a few cards per block, as an operator would fill them in.
+BMC_ITEMS = [
+    ("key-partners", "item-stripe", "Stripe (payments)"),
+    ("key-partners", "item-typeform", "Typeform (sign-up forms)"),
+    ("key-activities", "item-onboarding-ops", "Onboarding operations"),
+    ("key-resources", "item-worker-fleet", "Worker fleet"),
+    ("value-propositions", "item-live-in-a-day", "Live in a day"),
+    ("value-propositions", "item-see-every-customer", "See every customer move"),
+    ("customer-relationships", "item-guided-onboarding", "Guided onboarding"),
+    ("channels", "item-stripe-checkout", "Stripe checkout"),
+    ("channels", "item-webinars", "Webinars"),
+    ("customer-segments", "item-smb-founders", "SMB founders"),
+    ("customer-segments", "item-agencies", "Agencies"),
+    ("cost-structure", "item-hosting", "Hosting"),
+    ("cost-structure", "item-support", "Support team"),
+    ("revenue-streams", "item-monthly-plans", "Monthly plans"),
+    ("revenue-streams", "item-onboarding-fee", "Onboarding fee"),
 ]
 BMC_EDGES = [
     (ENTRY_EDGE, "customer-segments", "channels", "reached"),
@@ -53,6 +63,10 @@ BMC_EDGES = [
     ("e-relationships-revenue", "customer-relationships", "revenue-streams", "paying"),
     ("e-activities-value", "key-activities", "value-propositions", None),
 ]
+# The drill-down: this BMC section opens the workflow, this workflow node the detail canvas.
+WORKFLOW_OPENED_BY = "customer-relationships"
+DETAIL_NAME = "Demo: Account review checklist"
+DETAIL_OPENED_BY = "review"
 # (name, email, where): a node id, or (edge id, progress) for one still travelling.
 DEMO_ENTITIES: list[tuple[str, str, Any]] = [
     ("Ada Lovelace", "ada@example.com", "customer-segments"),
@@ -63,10 +77,26 @@ DEMO_ENTITIES: list[tuple[str, str, Any]] = [
 
 
 def bmc_graph() -> dict[str, Any]:
-    nodes = [
-        {"id": nid, "type": "bmcSection", "position": {"x": x, "y": y}, "data": {"label": label}}
-        for nid, label, x, y in BMC_SECTIONS
+    nodes: list[dict[str, Any]] = [
+        {
+            "id": key,
+            "type": "section",
+            "position": block_slot(key, 0),
+            "data": {"label": title, "block": key},
+        }
+        for key, title in BMC_SECTIONS
     ]
+    per_block: dict[str, int] = {}
+    for block, item_id, label in BMC_ITEMS:
+        index = per_block[block] = per_block.get(block, -1) + 1
+        nodes.append(
+            {
+                "id": item_id,
+                "type": "item",
+                "position": block_slot(block, index),
+                "data": {"label": label, "block": block},
+            }
+        )
     edges = [
         {"id": eid, "source": s, "target": t, **({"data": {"label": label}} if label else {})}
         for eid, s, t, label in BMC_EDGES
@@ -100,6 +130,43 @@ def workflow_graph() -> dict[str, Any]:
         ],
         "edges": [{"id": "e-enrich-review", "source": "enrich", "target": "review"}],
     }
+
+
+def detail_graph() -> dict[str, Any]:
+    """What the UX review step checks, drawn as a small canvas of its own."""
+    steps = [
+        ("identity", "Identity verified"),
+        ("plan", "Plan matches the payment"),
+        ("welcome-call", "Welcome call booked"),
+    ]
+    nodes: list[dict[str, Any]] = [
+        {"id": nid, "type": "item", "position": {"x": i * 240, "y": 0}, "data": {"label": label}}
+        for i, (nid, label) in enumerate(steps)
+    ]
+    nodes.append(
+        {
+            "id": "note-team-size",
+            "type": "note",
+            "position": {"x": 240, "y": 130},
+            "data": {"label": "Ask about the team size"},
+        }
+    )
+    edges = [
+        {"id": f"e-{a}-{b}", "source": a, "target": b}
+        for (a, _), (b, _) in zip(steps, steps[1:], strict=False)
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def linked(graph: dict[str, Any], node_id: str, child: Flow) -> dict[str, Any]:
+    """`graph` with node `node_id` opening `child` (data.childFlowId)."""
+    nodes = [
+        n | {"data": {**n.get("data", {}), "childFlowId": str(child.pk)}}
+        if n["id"] == node_id
+        else n
+        for n in graph["nodes"]
+    ]
+    return {**graph, "nodes": nodes}
 
 
 STRIPE_MAPPING = {
@@ -146,10 +213,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             operator = self.operator(password)
             token = token_issue(user=operator).key
-            canvas = self.flow(operator, CANVAS_NAME, CanvasType.BMC, bmc_graph(), None)
-            workflow = self.flow(
-                operator, WORKFLOW_NAME, CanvasType.WORKFLOW, workflow_graph(), canvas
-            )
+            canvas, workflow = self.canvases(operator)
             hook = self.webhook(canvas, workflow, secret)
             for name, email, where in DEMO_ENTITIES:
                 self.entity(canvas, name, email, where)
@@ -169,15 +233,42 @@ class Command(BaseCommand):
             user.save()
         return user
 
+    def canvases(self, operator: User) -> tuple[Flow, Flow]:
+        """The BMC, its workflow and the workflow's detail canvas, each opened from a
+        node of its parent. Links are added when the child is created (a child cannot
+        exist before its parent), so an operator's later edits survive a rerun."""
+        canvas, new_canvas = self.flow(operator, CANVAS_NAME, CanvasType.BMC, bmc_graph(), None)
+        if not new_canvas and not any(
+            isinstance(n.get("data"), dict) and "block" in n["data"]
+            for n in canvas.graph.get("nodes", [])
+        ):
+            # A demo made before the nine-block layout: same ids, now in their blocks.
+            canvas = flow_services.flow_update(flow=canvas, graph=bmc_graph())
+            new_canvas = True
+        workflow, new_workflow = self.flow(
+            operator, WORKFLOW_NAME, CanvasType.WORKFLOW, workflow_graph(), canvas
+        )
+        if new_workflow or new_canvas:
+            graph = linked(canvas.graph, WORKFLOW_OPENED_BY, workflow)
+            canvas = flow_services.flow_update(flow=canvas, graph=graph)
+        detail, new_detail = self.flow(
+            operator, DETAIL_NAME, CanvasType.DETAIL, detail_graph(), workflow
+        )
+        if new_detail:
+            graph = linked(workflow.graph, DETAIL_OPENED_BY, detail)
+            workflow = flow_services.flow_update(flow=workflow, graph=graph)
+        return canvas, workflow
+
     def flow(
         self, owner: User, name: str, kind: str, graph: dict[str, Any], parent: Flow | None
-    ) -> Flow:
+    ) -> tuple[Flow, bool]:
         existing = Flow.objects.filter(owner=owner, name=name, canvas_type=kind).first()
         if existing is not None:
-            return existing
-        return flow_services.flow_create(
+            return existing, False
+        created = flow_services.flow_create(
             owner=owner, name=name, graph=graph, canvas_type=kind, parent=parent
         )
+        return created, True
 
     def webhook(self, canvas: Flow, workflow: Flow, secret: str) -> WebhookConfig:
         existing = WebhookConfig.objects.filter(endpoint_slug=WEBHOOK_SLUG).first()

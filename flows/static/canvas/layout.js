@@ -1,0 +1,141 @@
+// Where each node is drawn: the same rules as flows/layout.py (read its docstring),
+// with the numbers handed over by the page (flows.layout.layout_settings()).
+// A BMC node names its block in data.block; the first `section` naming a block is the
+// block; other nodes naming a block are cards clamped inside it; the rest stay free.
+
+const EXECUTABLE = new Set(["worker", "splitter", "collector", "ux"]);
+const KINDS = new Set([...EXECUTABLE, "section", "item", "note"]);
+
+export function kindOf(type) {
+  const kind = String(type || "").toLowerCase();
+  return KINDS.has(kind) ? kind : "other";
+}
+
+export function isExecutable(type) {
+  return EXECUTABLE.has(String(type || "").toLowerCase());
+}
+
+const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const clamp = (v, low, high) => Math.max(low, Math.min(v, Math.max(low, high)));
+
+export class Layout {
+  constructor(settings) {
+    this.s = settings;
+    [this.nodeW, this.nodeH] = settings.node;
+    [this.sectionW, this.sectionH] = settings.section;
+    [this.itemW, this.itemH, this.itemGap] = settings.item;
+    [this.pad, this.titleH, this.footH] = settings.block;
+  }
+
+  claim(nodes, canvasType) {
+    const blocks = new Map();
+    if (canvasType !== "bmc") return blocks;
+    for (const b of this.s.blocks) blocks.set(b.key, { ...b, nodeId: null });
+    for (const node of nodes) {
+      const key = node.data && node.data.block;
+      const block = typeof key === "string" ? blocks.get(key) : undefined;
+      if (block && block.nodeId === null && kindOf(node.type) === "section") block.nodeId = node.id;
+    }
+    return blocks;
+  }
+
+  slot(block, index) {
+    const inner = block.w - 2 * this.pad;
+    const columns = Math.max(1, Math.floor((inner + this.itemGap) / (this.itemW + this.itemGap)));
+    const row = Math.floor(index / columns);
+    const column = index % columns;
+    return {
+      x: block.x + this.pad + column * (this.itemW + this.itemGap),
+      y: block.y + this.titleH + row * (this.itemH + this.itemGap),
+    };
+  }
+
+  inside(block, x, y) {
+    const width = Math.min(this.itemW, block.w - 2 * this.pad);
+    return {
+      x: clamp(x, block.x + this.pad, block.x + block.w - this.pad - width),
+      y: clamp(y, block.y + this.titleH, block.y + block.h - this.footH - this.itemH),
+    };
+  }
+
+  // {boxes: Map id -> {id, type, kind, label, x, y, w, h, block, isBlock, child}, blocks: [...]}
+  place(graph, canvasType) {
+    const nodes = (graph.nodes || []).filter((n) => n && typeof n === "object");
+    const blocks = this.claim(nodes, canvasType);
+    const unplaced = new Map();
+    const boxes = new Map();
+    nodes.forEach((node, index) => {
+      const data = node.data && typeof node.data === "object" ? node.data : {};
+      const kind = kindOf(node.type);
+      const position = node.position && typeof node.position === "object" ? node.position : {};
+      let x = num(position.x);
+      let y = num(position.y);
+      const block = typeof data.block === "string" ? blocks.get(data.block) : undefined;
+      const isBlock = Boolean(block && block.nodeId === node.id);
+      let box;
+      if (isBlock) {
+        box = { x: block.x, y: block.y, w: block.w, h: block.h };
+      } else if (block) {
+        if (x === null || y === null) {
+          const n = unplaced.get(block.key) || 0;
+          ({ x, y } = this.slot(block, n));
+          unplaced.set(block.key, n + 1);
+        }
+        box = { ...this.inside(block, x, y), w: Math.min(this.itemW, block.w - 2 * this.pad), h: this.itemH };
+      } else {
+        const [w, h] = kind === "section" ? [this.sectionW, this.sectionH] : [this.nodeW, this.nodeH];
+        box = {
+          x: x !== null ? x : (index % 4) * (this.nodeW + 60),
+          y: y !== null ? y : Math.floor(index / 4) * (this.nodeH + 80),
+          w,
+          h,
+        };
+      }
+      const id = String(node.id);
+      const label = String(data.label || (isBlock ? block.title : "") || id);
+      const child = typeof data.childFlowId === "string" && data.childFlowId ? data.childFlowId : null;
+      boxes.set(id, { id, type: String(node.type || ""), kind, label, ...box, block: block ? block.key : null, isBlock, child });
+    });
+    return { boxes, blocks: [...blocks.values()] };
+  }
+
+  // The block under a point (dropping a node there puts it in that block), or null.
+  blockAt(blocks, x, y) {
+    return blocks.find((b) => x >= b.x && x <= b.x + b.w && y >= b.y && y <= b.y + b.h) || null;
+  }
+}
+
+// Where edges attach (entities/picture.py's _anchor): a BMC block's foot strip, else
+// the centre.
+function anchor(box, footH) {
+  if (box.isBlock) return { x: box.x + box.w / 2, y: box.y + box.h - footH / 2 };
+  return { x: box.x + box.w / 2, y: box.y + box.h / 2 };
+}
+
+// Where the line from a box's anchor towards another's leaves the box.
+export function border(box, toward, footH) {
+  const { x: cx, y: cy } = anchor(box, footH);
+  if (box.isBlock) return { x: cx, y: cy };
+  const target = anchor(toward, footH);
+  const dx = target.x - cx;
+  const dy = target.y - cy;
+  if (dx === 0 && dy === 0) return { x: cx, y: cy };
+  const scale = Math.min(dx ? box.w / 2 / Math.abs(dx) : Infinity, dy ? box.h / 2 / Math.abs(dy) : Infinity);
+  return { x: cx + dx * scale, y: cy + dy * scale };
+}
+
+export function edgeLine(source, target, footH) {
+  const a = border(source, target, footH);
+  const b = border(target, source, footH);
+  return { x1: a.x, y1: a.y, x2: b.x, y2: b.y };
+}
+
+export function bounds(boxes, blocks = []) {
+  const rects = [...boxes, ...blocks];
+  if (!rects.length) return { x: -200, y: -150, w: 400, h: 300 };
+  const left = Math.min(...rects.map((r) => r.x));
+  const top = Math.min(...rects.map((r) => r.y));
+  const right = Math.max(...rects.map((r) => r.x + r.w));
+  const bottom = Math.max(...rects.map((r) => r.y + r.h));
+  return { x: left, y: top, w: right - left, h: bottom - top };
+}

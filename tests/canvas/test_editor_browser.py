@@ -1,0 +1,154 @@
+"""The canvas editor in Chromium, as an operator uses it (issue 12's browser tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from flows.models import Flow, FlowVersion
+from stitch.models import User
+from tests.canvas.conftest import no_script_errors, screenshot
+from tests.canvas.editing import (
+    canvas_point,
+    center,
+    connect,
+    drag,
+    drop_from_palette,
+    edge,
+    inspector,
+    node,
+    open_editor,
+    save,
+    wait_checked,
+)
+from tests.factories import FlowFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def operator(transactional_db: None) -> User:
+    return UserFactory.create(username="operator", is_staff=True, is_superuser=True)
+
+
+def fill(page: Page, field: str, value: str) -> None:
+    inspector(page).locator(f'[data-field="{field}"]').fill(value)
+
+
+def choose(page: Page, field: str, value: str) -> None:
+    inspector(page).locator(f'[data-field="{field}"]').select_option(value)
+
+
+def test_an_operator_draws_a_workflow_from_the_palette_and_saves_version_one(
+    page_for: Callable[..., Page], server: str, operator: User
+) -> None:
+    page = page_for(operator)
+    open_editor(page, f"{server}/admin/flows/flow/add/")
+    page.fill("#id_name", "Order fulfilment")
+    page.locator("[data-canvas-editor]").evaluate("el => el.scrollIntoView()")
+
+    fetch = drop_from_palette(page, "Worker", canvas_point(page, 0.15, 0.2))
+    fill(page, "label", "Fetch order")
+    choose(page, "runsOn", "builtin")
+    choose(page, "workerType", "echo")
+    split = drop_from_palette(page, "Splitter", canvas_point(page, 0.5, 0.2))
+    fill(page, "arrayPath", "$.items")
+    pack = drop_from_palette(page, "Worker", canvas_point(page, 0.5, 0.6))
+    fill(page, "label", "Pack item")
+    choose(page, "runsOn", "http")
+    fill(page, "webhookUrl", "http://127.0.0.1:9/pack")
+    fill(page, "timeoutSeconds", "10")
+    fill(page, "retries", "2")
+    gather = drop_from_palette(page, "Collector", canvas_point(page, 0.85, 0.6))
+    fill(page, "label", "Gather parcels")
+    for source, target in [(fetch, split), (split, pack), (pack, gather)]:
+        connect(page, source, target)
+    expect(page.locator(".editor-canvas .edge")).to_have_count(3)
+    assert wait_checked(page) == "valid"
+    screenshot(page, "editor-new-workflow")
+    no_script_errors(page)
+
+    save(page)
+    flow = Flow.objects.get(name="Order fulfilment")
+    assert flow.canvas_type == "workflow"
+    assert flow.owner == operator
+    assert flow.current_version is not None and flow.current_version.number == 1
+    nodes = {n["id"]: n for n in flow.graph["nodes"]}
+    assert {n["type"] for n in nodes.values()} == {"Worker", "Splitter", "Collector"}
+    assert nodes[fetch]["data"] == {"label": "Fetch order", "workerType": "echo"}
+    assert nodes[split]["data"] == {"label": "Splitter", "arrayPath": "$.items"}
+    assert nodes[pack]["data"] == {
+        "label": "Pack item",
+        "webhookUrl": "http://127.0.0.1:9/pack",
+        "timeoutSeconds": 10,
+        "retries": 2,
+    }
+    assert nodes[gather]["data"] == {"label": "Gather parcels"}
+    # Where the operator dropped them.
+    spot = {n: (nodes[n]["position"]["x"], nodes[n]["position"]["y"]) for n in nodes}
+    assert spot[fetch][0] < spot[split][0] < spot[gather][0]
+    assert spot[split][1] < spot[pack][1]
+    assert {(e["source"], e["target"]) for e in flow.graph["edges"]} == {
+        (fetch, split),
+        (split, pack),
+        (pack, gather),
+    }
+    assert FlowVersion.objects.get(flow=flow, number=1).graph == flow.graph
+
+
+def test_a_move_kept_and_an_edge_deletion_undone_make_version_two_with_its_diff(
+    page_for: Callable[..., Page], server: str, operator: User
+) -> None:
+    flow = FlowFactory.create(owner=operator, name="Linear")  # a -> b, version 1
+    page = page_for(operator)
+    open_editor(page, f"{server}/admin/flows/flow/{flow.pk}/change/")
+    start = center(node(page, "b").locator("rect"))
+    drag(page, start, (start[0] + 60, start[1] + 120))
+    edge(page, "a-b").locator("line.hit").click()
+    page.keyboard.press("Delete")
+    expect(edge(page, "a-b")).to_have_count(0)
+    page.locator(".editor-toolbar [data-action=undo]").click()
+    expect(edge(page, "a-b")).to_have_count(1)
+    screenshot(page, "editor-move-and-undo")
+
+    save(page)
+    flow.refresh_from_db()
+    assert flow.current_version is not None and flow.current_version.number == 2
+    moved = next(n for n in flow.graph["nodes"] if n["id"] == "b")
+    assert moved["position"]["y"] > 0
+    assert [e["id"] for e in flow.graph["edges"]] == ["a-b"]
+    v2 = page.locator('.flow-versions li[data-version="2"]')
+    expect(v2.locator(".diff-node-changed")).to_have_text("node b: moved")
+    expect(v2.locator(".diff-edges-removed, .diff-edges-added")).to_have_count(0)
+    v2.scroll_into_view_if_needed()
+    screenshot(page, "editor-version-diff")
+    no_script_errors(page)
+
+
+def test_a_cycle_is_marked_on_its_nodes_and_the_graph_is_not_saved(
+    page_for: Callable[..., Page], server: str, operator: User
+) -> None:
+    flow = FlowFactory.create(owner=operator, name="Linear")
+    stored = flow.graph
+    page = page_for(operator)
+    open_editor(page, f"{server}/admin/flows/flow/{flow.pk}/change/")
+    connect(page, "b", "a")
+    assert wait_checked(page) == "invalid"
+    for node_id in ("a", "b"):
+        expect(node(page, node_id)).to_have_class("node has-problem")
+    expect(page.locator(".editor-problems li")).to_contain_text(["node a: node is part of a cycle"])
+    screenshot(page, "editor-cycle-before-save")
+
+    save(page)
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator("[data-canvas-editor]")).to_have_attribute("data-ready", "true")
+    # After the refused save the editor still has the operator's graph, marked.
+    expect(page.locator(".editor-canvas .edge")).to_have_count(2)
+    for node_id in ("a", "b"):
+        expect(node(page, node_id)).to_have_class("node has-problem")
+    screenshot(page, "editor-cycle-after-save")
+    flow.refresh_from_db()
+    assert flow.graph == stored
+    assert flow.current_version is not None and flow.current_version.number == 1
