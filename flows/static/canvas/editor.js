@@ -192,7 +192,7 @@ export class Editor {
       if (!moved) return;
       button.dataset.dragged = "1";
       setTimeout(() => delete button.dataset.dragged, 0);
-      const rect = this.svg.getBoundingClientRect();
+      const rect = this.panzoom.screenRect();
       if (e.clientX < rect.left || e.clientX > rect.right || e.clientY < rect.top || e.clientY > rect.bottom) return;
       const p = this.panzoom.toCanvas(e.clientX, e.clientY);
       this.addNodeAt(button.dataset.type, { x: p.x - 90, y: p.y - 32 }, p);

@@ -14,7 +14,7 @@ export function mountPicture(svg, geo) {
   const whole = () => bounds(boxes, geo.canvas_type === "bmc" ? geo.blocks : []);
   // Links (drill-down) and dots are not drag handles: a drag anywhere else pans.
   const panzoom = new PanZoom(svg, { isBackground: (target) => !target.closest("a, .entity-dot, .overlay button") });
-  zoomControls(svg.parentElement, panzoom, whole);
+  zoomControls(panzoom, whole);
   panzoom.fit(whole());
   svg.panzoom = panzoom;
   return panzoom;
