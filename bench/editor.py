@@ -61,7 +61,9 @@ def setup_flow(nodes: int) -> tuple[Any, str]:
             }
         )
         if index:
-            graph["edges"].append({"id": f"e{index}", "source": f"n{index - 1}", "target": f"n{index}"})
+            graph["edges"].append(
+                {"id": f"e{index}", "source": f"n{index - 1}", "target": f"n{index}"}
+            )
     flow = services.flow_create(owner=user, name="bench: large workflow", graph=graph)
     client = Client()
     client.force_login(user)
@@ -71,7 +73,11 @@ def setup_flow(nodes: int) -> tuple[Any, str]:
 FRAME_PROBE = """() => {
   window.__frames = [];
   const probe = (window.__probe = (window.__probe || 0) + 1);
-  const tick = (t) => { if (probe !== window.__probe) return; window.__frames.push(t); requestAnimationFrame(tick); };
+  const tick = (t) => {
+    if (probe !== window.__probe) return;
+    window.__frames.push(t);
+    requestAnimationFrame(tick);
+  };
   requestAnimationFrame(tick);
 }"""
 FRAME_STOP = """() => {
@@ -145,7 +151,11 @@ def measure(base: str, flow: Any, cookie: str) -> None:
                 page.wait_for_timeout(16)
             page.mouse.up()
 
-        for name, act in (("wheel zoom", wheel), ("pan (drag background)", pan), ("drag a node", drag_node)):
+        for name, act in (
+            ("wheel zoom", wheel),
+            ("pan (drag background)", pan),
+            ("drag a node", drag_node),
+        ):
             print(summary(name, frames(page, act)))
         redraws = page.evaluate(
             """() => {
@@ -173,7 +183,7 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "PORT": str(port)}
     command = [sys.executable, "-m", "uvicorn", "stitch.asgi:application", "--port", str(port)]
-    server = subprocess.Popen(command + ["--log-level", "warning"], cwd=ROOT, env=env)
+    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
     try:
         wait_until_serving(port)
         print(f"{args.nodes} nodes, {args.nodes - 1} edges")

@@ -28,9 +28,7 @@ def flow_live(request: HttpRequest, pk: Any) -> HttpResponse:
         .order_by("-timestamp", "-id")[:RECENT_EVENTS]
     )
     kids = children(flow)
-    picture = canvas_picture(
-        flow, entities, children={str(c.pk) for c in kids}, link=live_link
-    )
+    picture = canvas_picture(flow, entities, children={str(c.pk) for c in kids}, link=live_link)
     context = {
         "flow": flow,
         "picture": picture,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -60,6 +61,13 @@ class FlowAdminForm(GraphFormMixin, forms.ModelForm):
         return cleaned
 
 
+def _flow_id(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowAdminForm
@@ -98,12 +106,12 @@ class FlowAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         # "Add a child canvas" links pass ?parent=...; the new canvas is the operator's
         # unless they pick another owner.
-        initial = super().get_changeform_initial_data(request)
-        initial.setdefault("owner", request.user.pk)
-        parent = initial.get("parent")
-        if parent:
+        initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
+        initial.setdefault("owner", str(request.user.pk))
+        parent = _flow_id(initial.get("parent"))
+        if parent is not None:
             found = Flow.objects.filter(pk=parent).values_list("owner_id", flat=True).first()
-            initial["owner"] = found or initial["owner"]
+            initial["owner"] = str(found) if found else initial["owner"]
         return initial
 
     @admin.display(description="version", ordering="current_version__number")
@@ -146,7 +154,8 @@ class FlowAdmin(admin.ModelAdmin):
         )
         add = reverse("admin:flows_flow_add") + f"?parent={flow.pk}&canvas_type=detail"
         return format_html(
-            '<ul class="canvas-children">{}</ul><a class="addlink" href="{}">Add a child canvas</a>',
+            '<ul class="canvas-children">{}</ul>'
+            '<a class="addlink" href="{}">Add a child canvas</a>',
             rows or mark_safe("<li>none yet</li>"),
             add,
         )

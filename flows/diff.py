@@ -52,7 +52,11 @@ def _fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             continue
         if key == "data" and isinstance(before or {}, dict) and isinstance(after or {}, dict):
             before, after = before or {}, after or {}
-            names += [f"data.{k}" for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+            names += [
+                f"data.{k}"
+                for k in sorted(set(before) | set(after))
+                if before.get(k) != after.get(k)
+            ]
         else:
             names.append("moved" if key == "position" else key)
     return names

@@ -109,8 +109,13 @@ def _entities(flow: Flow | None) -> list[dict[str, Any]]:
             "created_at": e.created_at.isoformat(),
         }
         for e in rows.only(
-            "id", "name", "entity_type", "current_node_id", "current_edge_id",
-            "edge_progress", "created_at",
+            "id",
+            "name",
+            "entity_type",
+            "current_node_id",
+            "current_edge_id",
+            "edge_progress",
+            "created_at",
         )
     ]
 

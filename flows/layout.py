@@ -146,8 +146,7 @@ def _claim_blocks(nodes: list[dict[str, Any]]) -> dict[str, Block]:
         if is_section and key in BLOCK_KEYS and key not in owners:
             owners[key] = str(node.get("id"))
     return {
-        key: Block(key, title, x, y, w, h, owners.get(key))
-        for key, title, x, y, w, h in BMC_BLOCKS
+        key: Block(key, title, x, y, w, h, owners.get(key)) for key, title, x, y, w, h in BMC_BLOCKS
     }
 
 
@@ -162,7 +161,8 @@ def canvas_layout(graph: Any, canvas_type: str) -> tuple[list[Placed], list[Bloc
         kind = str(node.get("type") or "").lower()
         position = _dict(node.get("position"))
         x, y = _number(position.get("x")), _number(position.get("y"))
-        block = blocks.get(data.get("block")) if isinstance(data.get("block"), str) else None
+        key = data.get("block")
+        block = blocks.get(key) if isinstance(key, str) else None
         if block is not None and block.node_id == node_id:
             box: tuple[float, float, float, float] = (block.x, block.y, block.w, block.h)
         elif block is not None:

@@ -45,7 +45,9 @@ def canvas_point(page: Page, fx: float, fy: float) -> tuple[float, float]:
 
 def drop_from_palette(page: Page, node_type: str, at: tuple[float, float]) -> str:
     """Drag a palette button onto the canvas; returns the new node's id (it is selected)."""
-    before = set(page.locator(".editor-canvas .node").evaluate_all("els => els.map(e => e.dataset.nodeId)"))
+    before = set(
+        page.locator(".editor-canvas .node").evaluate_all("els => els.map(e => e.dataset.nodeId)")
+    )
     drag(page, center(page.locator(f'.editor-palette [data-type="{node_type}"]')), at)
     added = page.locator(".editor-canvas .node.selected")
     expect(added).to_have_count(1)
@@ -56,7 +58,11 @@ def drop_from_palette(page: Page, node_type: str, at: tuple[float, float]) -> st
 
 def connect(page: Page, source: str, target: str) -> None:
     """Drag from the source's connector handle onto the target node."""
-    drag(page, center(node(page, source).locator(".handle")), center(node(page, target).locator("rect")))
+    drag(
+        page,
+        center(node(page, source).locator(".handle")),
+        center(node(page, target).locator("rect")),
+    )
 
 
 def inspector(page: Page) -> Locator:

@@ -149,12 +149,15 @@ def test_the_admin_form_shows_a_bad_link_on_the_graph_field_and_in_the_editor(
     canvas = CanvasFactory.create(owner=owner)
     stranger = FlowFactory.create(owner=owner)
     url = f"/admin/flows/flow/{canvas.pk}/change/"
-    response = operator_browser.post(url, admin_post(canvas, linking(canvas.graph, str(stranger.pk))))
+    response = operator_browser.post(
+        url, admin_post(canvas, linking(canvas.graph, str(stranger.pk)))
+    )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors["graph"]
     assert errors == [f"node leads: childFlowId {stranger.pk} is not a child canvas of this canvas"]
     config = json.loads(
-        response.content.decode().split('<script id="editor-config" type="application/json">')[1]
+        response.content.decode()
+        .split('<script id="editor-config" type="application/json">')[1]
         .split("</script>")[0]
     )
     assert config["problems"] == [

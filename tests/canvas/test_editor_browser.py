@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -137,7 +138,7 @@ def test_a_cycle_is_marked_on_its_nodes_and_the_graph_is_not_saved(
     connect(page, "b", "a")
     assert wait_checked(page) == "invalid"
     for node_id in ("a", "b"):
-        expect(node(page, node_id)).to_have_class("node has-problem")
+        expect(node(page, node_id)).to_have_class(re.compile(r"\bhas-problem\b"))
     expect(page.locator(".editor-problems li")).to_contain_text(["node a: node is part of a cycle"])
     screenshot(page, "editor-cycle-before-save")
 
@@ -147,8 +148,58 @@ def test_a_cycle_is_marked_on_its_nodes_and_the_graph_is_not_saved(
     # After the refused save the editor still has the operator's graph, marked.
     expect(page.locator(".editor-canvas .edge")).to_have_count(2)
     for node_id in ("a", "b"):
-        expect(node(page, node_id)).to_have_class("node has-problem")
+        expect(node(page, node_id)).to_have_class(re.compile(r"\bhas-problem\b"))
     screenshot(page, "editor-cycle-after-save")
     flow.refresh_from_db()
     assert flow.graph == stored
     assert flow.current_version is not None and flow.current_version.number == 1
+
+
+def test_a_new_operator_draws_the_demo_workflow_under_the_bmc_without_typing_json(
+    page_for: Callable[..., Page], server: str, operator: User
+) -> None:
+    """Issue 12's "done when": the demo's onboarding workflow, drawn from scratch as a
+    child of the BMC and opened from its Customer Relationships section."""
+    bmc = Flow.objects.create(
+        owner=operator, name="Our BMC", canvas_type="bmc", graph=bmc_graph_without_links()
+    )
+    page = page_for(operator)
+    open_editor(page, f"{server}/admin/flows/flow/{bmc.pk}/change/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Add a child canvas").click()
+    expect(page.locator("#id_parent")).to_have_value(str(bmc.pk))
+    page.fill("#id_name", "New customer onboarding")
+    page.select_option("#id_canvas_type", "workflow")
+    page.locator("[data-canvas-editor]").evaluate("el => el.scrollIntoView()")
+    enrich = drop_from_palette(page, "Worker", canvas_point(page, 0.25, 0.4))
+    fill(page, "label", "Enrich customer")
+    choose(page, "workerType", "echo")
+    review = drop_from_palette(page, "UX", canvas_point(page, 0.7, 0.4))
+    fill(page, "label", "Operator reviews the account")
+    connect(page, enrich, review)
+    assert wait_checked(page) == "valid"
+    save(page)
+    workflow = Flow.objects.get(name="New customer onboarding")
+    assert (workflow.parent, workflow.canvas_type) == (bmc, "workflow")
+    assert workflow.current_version is not None and workflow.current_version.number == 1
+
+    page.locator("nav.canvas-breadcrumbs").get_by_role("link", name="Our BMC").click()
+    page.wait_for_url(f"**/admin/flows/flow/{bmc.pk}/change/")
+    expect(page.locator("[data-canvas-editor]")).to_have_attribute("data-ready", "true")
+    page.locator("[data-canvas-editor]").evaluate("el => el.scrollIntoView()")
+    page.mouse.click(*center(node(page, "customer-relationships").locator(".label")))
+    choose(page, "childFlowId", str(workflow.pk))
+    expect(node(page, "customer-relationships")).to_have_class(re.compile(r"\bhas-child\b"))
+    assert wait_checked(page) == "valid"
+    screenshot(page, "editor-bmc-linked-to-new-workflow")
+    save(page)
+    bmc.refresh_from_db()
+    section = next(n for n in bmc.graph["nodes"] if n["id"] == "customer-relationships")
+    assert section["data"]["childFlowId"] == str(workflow.pk)
+    no_script_errors(page)
+
+
+def bmc_graph_without_links() -> dict:
+    from stitch.management.commands.demo_setup import bmc_graph
+
+    return bmc_graph()

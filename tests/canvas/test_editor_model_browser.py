@@ -29,9 +29,7 @@ def page(page_for: Callable[..., Page], server: str) -> Page:
 
 def run(page: Page, body: str, arg: Any = None) -> Any:
     """Evaluate `body` (an async function body with `m` = model.js, `arg`) in the page."""
-    return page.evaluate(
-        f"async (arg) => {{ const m = await import('{MODEL}'); {body} }}", arg
-    )
+    return page.evaluate(f"async (arg) => {{ const m = await import('{MODEL}'); {body} }}", arg)
 
 
 def test_operations_change_the_graph_and_undo_redo_walk_back_and_forth(page: Page) -> None:
@@ -61,7 +59,9 @@ def test_operations_change_the_graph_and_undo_redo_walk_back_and_forth(page: Pag
         "data": {"label": "Fetch", "workerType": "echo"},
     }
     assert nodes["ux-1"]["position"] == {"x": 310, "y": 80}
-    assert result["done"]["edges"] == [{"id": "e-worker-1-ux-1", "source": "worker-1", "target": "ux-1"}]
+    assert result["done"]["edges"] == [
+        {"id": "e-worker-1-ux-1", "source": "worker-1", "target": "ux-1"}
+    ]
     # Five operations, five steps back: move, data, edge, node, node.
     assert result["steps"] == ["2/1", "2/1", "2/0", "1/0", "0/0"]
     assert result["empty"] == {"nodes": [], "edges": []}
@@ -97,11 +97,14 @@ def test_a_drag_is_one_undo_step_and_typing_in_a_field_is_one_too(page: Page) ->
     result = run(
         page,
         """
-        const g = new m.GraphModel({nodes: [{id: "a", type: "item", position: {x: 0, y: 0}, data: {label: "A"}}], edges: []});
+        const a = {id: "a", type: "item", position: {x: 0, y: 0}, data: {label: "A"}};
+        const g = new m.GraphModel({nodes: [a], edges: []});
         const drag = g.gesture();
         for (let i = 1; i <= 20; i++) drag.move("a", {x: i * 5, y: i});
         drag.end();
-        for (const text of ["N", "Ne", "New"]) g.updateNodeData("a", {label: text}, {coalesce: "a:label"});
+        for (const text of ["N", "Ne", "New"]) {
+          g.updateNodeData("a", {label: text}, {coalesce: "a:label"});
+        }
         const done = g.toJSON().nodes[0];
         g.undo();
         const typingUndone = g.toJSON().nodes[0];
@@ -111,7 +114,12 @@ def test_a_drag_is_one_undo_step_and_typing_in_a_field_is_one_too(page: Page) ->
     )
     assert result["done"]["position"] == {"x": 100, "y": 20}
     assert result["done"]["data"]["label"] == "New"
-    assert result["typingUndone"] == {"id": "a", "type": "item", "position": {"x": 100, "y": 20}, "data": {"label": "A"}}
+    assert result["typingUndone"] == {
+        "id": "a",
+        "type": "item",
+        "position": {"x": 100, "y": 20},
+        "data": {"label": "A"},
+    }
     assert result["dragUndone"]["position"] == {"x": 0, "y": 0}
     assert result["more"] is False
 
@@ -120,13 +128,25 @@ def test_edges_that_make_no_sense_are_refused_and_blank_settings_are_removed(pag
     result = run(
         page,
         """
-        const g = new m.GraphModel({nodes: [{id: "a", type: "Worker", data: {label: "A", retries: 3, extra: {keep: true}}}, {id: "b", type: "UX", data: {}}], edges: [{id: "x", source: "a", target: "b"}]});
-        const refusals = [["a", "a"], ["a", "b"], ["a", "nope"]].map(([s, t]) => g.edgeRefusal(s, t));
+        const g = new m.GraphModel(arg);
+        const pairs = [["a", "a"], ["a", "b"], ["a", "nope"]];
+        const refusals = pairs.map(([s, t]) => g.edgeRefusal(s, t));
         let thrown = null;
         try { g.addEdge("a", "a"); } catch (e) { thrown = e.message; }
         g.updateNodeData("a", {retries: "", webhookUrl: null, label: "Still A"});
         return {refusals, thrown, data: g.toJSON().nodes[0].data, undoable: g.canUndo};
         """,
+        {
+            "nodes": [
+                {
+                    "id": "a",
+                    "type": "Worker",
+                    "data": {"label": "A", "retries": 3, "extra": {"keep": True}},
+                },
+                {"id": "b", "type": "UX", "data": {}},
+            ],
+            "edges": [{"id": "x", "source": "a", "target": "b"}],
+        },
     )
     assert result["refusals"] == [
         "an edge cannot loop back to its own node",
@@ -139,9 +159,15 @@ def test_edges_that_make_no_sense_are_refused_and_blank_settings_are_removed(pag
 
 
 def test_fields_it_does_not_know_survive_a_round_trip_and_new_ids_never_clash(page: Page) -> None:
-    graph = {
+    graph: dict[str, Any] = {
         "nodes": [
-            {"id": "worker-1", "type": "Worker", "position": {"x": 1, "y": 2}, "data": {}, "meta": [1]},
+            {
+                "id": "worker-1",
+                "type": "Worker",
+                "position": {"x": 1, "y": 2},
+                "data": {},
+                "meta": [1],
+            },
             {"id": "worker_0", "type": "Worker", "data": {}},
         ],
         "edges": [],
@@ -168,8 +194,18 @@ def test_the_editor_places_bmc_nodes_exactly_where_the_server_picture_does(
 ) -> None:
     graph = bmc_graph()
     graph["nodes"] += [
-        {"id": "loose", "type": "note", "position": {"x": 1700, "y": 100}, "data": {"label": "Loose"}},
-        {"id": "far", "type": "item", "position": {"x": -500, "y": 9000}, "data": {"block": "channels"}},
+        {
+            "id": "loose",
+            "type": "note",
+            "position": {"x": 1700, "y": 100},
+            "data": {"label": "Loose"},
+        },
+        {
+            "id": "far",
+            "type": "item",
+            "position": {"x": -500, "y": 9000},
+            "data": {"block": "channels"},
+        },
         {"id": "unplaced", "type": "item", "data": {"block": "key-partners"}},
         {"id": "second", "type": "section", "data": {"block": "channels", "label": "Another"}},
     ]
@@ -179,7 +215,8 @@ def test_the_editor_places_bmc_nodes_exactly_where_the_server_picture_does(
         """async ([settings, graph]) => {
             const {Layout} = await import('/static/canvas/layout.js');
             const {boxes} = new Layout(settings).place(graph, "bmc");
-            return Object.fromEntries([...boxes.values()].map(b => [b.id, [b.x, b.y, b.w, b.h, b.block, b.isBlock, b.label]]));
+            const row = (b) => [b.x, b.y, b.w, b.h, b.block, b.isBlock, b.label];
+            return Object.fromEntries([...boxes.values()].map(b => [b.id, row(b)]));
         }""",
         [layout_settings(), graph],
     )

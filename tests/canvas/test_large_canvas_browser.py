@@ -35,15 +35,31 @@ def big_graph() -> dict[str, Any]:
                 }
             )
             if column:
-                edges.append({"id": f"e-{node_id}", "source": f"n{row:02d}-{column - 1:02d}", "target": node_id})
+                edges.append(
+                    {
+                        "id": f"e-{node_id}",
+                        "source": f"n{row:02d}-{column - 1:02d}",
+                        "target": node_id,
+                    }
+                )
         if row:
-            edges.append({"id": f"e-row-{row}", "source": f"n{row - 1:02d}-{COLUMNS - 1:02d}", "target": f"n{row:02d}-00"})
+            edges.append(
+                {
+                    "id": f"e-row-{row}",
+                    "source": f"n{row - 1:02d}-{COLUMNS - 1:02d}",
+                    "target": f"n{row:02d}-00",
+                }
+            )
     return {"nodes": nodes, "edges": edges}
 
 
 @pytest.fixture
 def big(transactional_db: None) -> Flow:
-    return FlowFactory.create(owner=UserFactory.create(username="ops", is_staff=True, is_superuser=True), name="Big", graph=big_graph())
+    return FlowFactory.create(
+        owner=UserFactory.create(username="ops", is_staff=True, is_superuser=True),
+        name="Big",
+        graph=big_graph(),
+    )
 
 
 def all_inside(page: Page, selector: str, frame: str) -> bool:
@@ -52,7 +68,8 @@ def all_inside(page: Page, selector: str, frame: str) -> bool:
             const f = document.querySelector(frame).getBoundingClientRect();
             return [...document.querySelectorAll(selector)].every(n => {
                 const r = n.getBoundingClientRect();
-                return r.left >= f.left - 1 && r.right <= f.right + 1 && r.top >= f.top - 1 && r.bottom <= f.bottom + 1;
+                return r.left >= f.left - 1 && r.right <= f.right + 1
+                    && r.top >= f.top - 1 && r.bottom <= f.bottom + 1;
             });
         }""",
         [selector, frame],
@@ -80,7 +97,9 @@ def test_the_editor_draws_300_nodes_fits_them_and_still_zooms_and_drags(
     assert all_inside(page, ".editor-canvas .node rect", "svg.editor-canvas")
     start = center(node(page, "n07-10").locator("rect"))
     drag(page, start, (start[0] + 40, start[1] + 40))
-    moved = page.evaluate("document.querySelector('[data-canvas-editor]').editor.model.node('n07-10').position")
+    moved = page.evaluate(
+        "document.querySelector('[data-canvas-editor]').editor.model.node('n07-10').position"
+    )
     assert moved["x"] > 10 * 240 and moved["y"] > 7 * 140
     screenshot(page, "editor-300-nodes-dragged")
     no_script_errors(page)

@@ -30,7 +30,11 @@ JOURNEYS = [
 
 def event(entity: Entity, at: timedelta, kind: str, **fields: object) -> None:
     JourneyEvent.objects.create(
-        entity=entity, canvas=entity.canvas, event_type=kind, timestamp=timezone.now() - at, **fields
+        entity=entity,
+        canvas=entity.canvas,
+        event_type=kind,
+        timestamp=timezone.now() - at,
+        **fields,
     )
 
 
@@ -49,7 +53,13 @@ def journeys(canvas: Flow) -> None:
                 seconds_in_previous_node=60.0,
             )
             if index < reached:
-                event(entity, age - timedelta(minutes=6), "node_arrival", node_id="customers", edge_id=EDGE)
+                event(
+                    entity,
+                    age - timedelta(minutes=6),
+                    "node_arrival",
+                    node_id="customers",
+                    edge_id=EDGE,
+                )
                 Entity.objects.filter(pk=entity.pk).update(current_node_id="customers")
             else:
                 Entity.objects.filter(pk=entity.pk).update(
@@ -99,12 +109,16 @@ def test_switching_the_analytics_window_on_the_live_page_changes_the_numbers(
         screenshot(page, f"live-analytics-{key}")
     assert len(set(seen.values())) == 4
     # Per node: standing there now, and the median / p90 time spent (leads: 60 s).
-    expect(page.locator('#canvas-overlay .node-stats[data-node-id="customers"] .current')).to_have_text("10")
-    expect(page.locator('#canvas-overlay .node-stats[data-node-id="leads"] .stats')).to_contain_text(
-        "12 in · median 60 s · p90 60 s"
-    )
+    expect(
+        page.locator('#canvas-overlay .node-stats[data-node-id="customers"] .current')
+    ).to_have_text("10")
+    expect(
+        page.locator('#canvas-overlay .node-stats[data-node-id="leads"] .stats')
+    ).to_contain_text("12 in · median 60 s · p90 60 s")
     # The edge carrying traffic is drawn wider than the one without any.
-    widths = page.locator("#canvas-svg .edge line").evaluate_all("ls => ls.map(l => l.style.strokeWidth)")
+    widths = page.locator("#canvas-svg .edge line").evaluate_all(
+        "ls => ls.map(l => l.style.strokeWidth)"
+    )
     assert widths == ["10", "2"]
     spark = page.locator('#canvas-overlay .node-stats[data-node-id="customers"] .spark')
     assert int(spark.get_attribute("data-buckets") or 0) > 1

@@ -78,7 +78,11 @@ def test_a_graph_that_is_not_an_object_is_a_problem_not_an_error(
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "graph"), ({"graph": None}, "graph"), ({"graph": {}, "canvas_type": "kanban"}, "canvas_type")],
+    [
+        ({}, "graph"),
+        ({"graph": None}, "graph"),
+        ({"graph": {}, "canvas_type": "kanban"}, "canvas_type"),
+    ],
 )
 def test_a_body_it_cannot_use_is_a_400_naming_the_field(
     owner_client: APIClient, body: dict[str, Any], field: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -151,10 +152,7 @@ def detail_graph() -> dict[str, Any]:
             "data": {"label": "Ask about the team size"},
         }
     )
-    edges = [
-        {"id": f"e-{a}-{b}", "source": a, "target": b}
-        for (a, _), (b, _) in zip(steps, steps[1:], strict=False)
-    ]
+    edges = [{"id": f"e-{a}-{b}", "source": a, "target": b} for (a, _), (b, _) in pairwise(steps)]
     return {"nodes": nodes, "edges": edges}
 
 
