@@ -21,10 +21,11 @@ from typing import Any
 # Free layout (workflows, detail canvases, BMC nodes outside any block).
 NODE_W, NODE_H = 180, 64
 SECTION_W, SECTION_H = 260, 140
-# Cards inside a BMC block, and the block's margins: a title bar on top, and a strip at
-# the bottom where the entities standing on the section are drawn.
+# Cards inside a BMC block, and the block's margins: a title bar on top (the title, and
+# a line of analytics under it), and a strip at the bottom where the entities standing
+# on the section are drawn.
 ITEM_W, ITEM_H, ITEM_GAP = 260, 56, 16
-BLOCK_PAD, BLOCK_TITLE, BLOCK_FOOT = 20, 44, 36
+BLOCK_PAD, BLOCK_TITLE, BLOCK_FOOT = 20, 58, 36
 
 # The standard nine-block layout (Osterwalder): five columns above, two halves below.
 BMC_BLOCKS: list[tuple[str, str, int, int, int, int]] = [

@@ -218,23 +218,24 @@ export class AnalyticsOverlay {
     el("text", { "text-anchor": "middle", dy: 4, class: "current" }, pill, text);
     el("title", {}, pill, `${stat.current} here now`);
     const line = `${stat.arrivals} in · median ${duration(stat.median_seconds)} · p90 ${duration(stat.p90_seconds)}`;
-    const inFoot = box.is_block;
+    // A BMC block has a line for it under its title; other nodes get it underneath.
+    const block = box.is_block;
     el("text", {
       class: "stats",
-      x: inFoot ? box.x + box.w - 10 : box.x + box.w / 2,
-      y: inFoot ? box.y + box.h - 8 : box.y + box.h + 14,
-      "text-anchor": inFoot ? "end" : "middle",
+      x: block ? box.x + 12 : box.x + box.w / 2,
+      y: block ? box.y + 45 : box.y + box.h + 14,
+      "text-anchor": block ? "start" : "middle",
       "data-arrivals": stat.arrivals,
     }, g, line);
-    this.spark(g, box, counts, inFoot);
+    this.spark(g, box, counts, block);
   }
 
-  // Arrivals per bucket as bars, in the box's lower right corner.
-  spark(g, box, counts, inFoot) {
+  // Arrivals per bucket as bars: in a block's title bar, else in the box's lower right.
+  spark(g, box, counts, block) {
     const width = 56;
     const height = 16;
     const x = box.x + box.w - width - 8;
-    const y = inFoot ? box.y + box.h - 36 : box.y + box.h - height - 6;
+    const y = block ? box.y + 33 : box.y + box.h - height - 6;
     const spark = el("g", { class: "spark", transform: `translate(${x} ${y})`, "data-buckets": counts.length }, g);
     el("rect", { class: "spark-frame", width, height, fill: "none" }, spark);
     const top = Math.max(1, ...counts);
