@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -33,7 +32,6 @@ from tests.entities.live_servers import (
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = ROOT / "test-artifacts"
-PASSWORD = "pw-for-tests"
 
 
 @pytest.fixture
@@ -104,13 +102,6 @@ def page_for(
             for number, page in enumerate(context.pages):
                 screenshot(page, f"failed-{request.node.name}-{index}-{number}")
         context.close()
-
-
-def with_password(user: User) -> User:
-    """`user` with a password the server (product hashers) can check at the sign-in form."""
-    user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
-    user.save(update_fields=["password"])
-    return user
 
 
 def screenshot(page: Page, name: str, **options: Any) -> Path:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.canvas.conftest import PASSWORD, no_script_errors, screenshot, with_password
+from tests.canvas.conftest import no_script_errors, screenshot
 from tests.canvas.editing import canvas_point, connect, drop_from_palette, inspector, node, save
+from tests.entities.live_servers import server_user
 from tests.factories import FlowFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -18,14 +19,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_an_owner_who_is_not_staff_edits_their_canvas_and_gets_404_for_anothers(
     page_for: Callable[..., Page], server: str, transactional_db: None
 ) -> None:
-    owner = with_password(UserFactory.create(username="maria", is_staff=False))
+    owner = server_user("maria", is_staff=False)
     flow = FlowFactory.create(owner=owner, name="Maria's onboarding")  # a -> b, version 1
     theirs = FlowFactory.create(owner=UserFactory.create(), name="Someone else's")
     page = page_for(None)  # not signed in: the sign-in form comes first
     page.goto(f"{server}/flows/{flow.pk}/edit/")
     assert "/accounts/login/" in page.url
     page.fill("#id_username", "maria")
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password", "pw-for-tests")
     with page.expect_navigation():
         page.click("input[type=submit]")
     assert page.url == f"{server}/flows/{flow.pk}/edit/"
