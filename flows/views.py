@@ -61,13 +61,21 @@ class FlowViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance: Flow) -> None:
         services.flow_delete(flow=instance)
 
-    @extend_schema(request=GraphValidateSerializer, responses=GraphValidationSerializer)
+    @extend_schema(
+        request=GraphValidateSerializer,
+        responses=GraphValidationSerializer,
+        operation_id="flows_validate_new",
+    )
     @action(detail=False, methods=["post"], url_path="validate", filterset_class=None)
     def validate_new(self, request: Request) -> Response:
         """Check a graph for a canvas not saved yet (it has no children to link to)."""
         return self._validation(request, flow=None)
 
-    @extend_schema(request=GraphValidateSerializer, responses=GraphValidationSerializer)
+    @extend_schema(
+        request=GraphValidateSerializer,
+        responses=GraphValidationSerializer,
+        operation_id="flows_validate",
+    )
     @action(detail=True, methods=["post"], url_path="validate", filterset_class=None)
     def validate(self, request: Request, pk: Any = None) -> Response:
         """Check a graph as saving it on this flow would, without saving: every problem,

@@ -28,9 +28,8 @@ from tests.entities.live_servers import (
     uvicorn_command,
     wait_until_serving,
 )
+from tests.entities.test_live_page_browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = ROOT / "test-artifacts"
 
 
