@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from entities.models import Entity, JourneyEvent
 from entities.picture import canvas_picture
-from flows.hierarchy import ancestors, children
+from flows.hierarchy import children
 from flows.models import Flow
 
 RECENT_EVENTS = 30
@@ -34,7 +34,6 @@ def flow_live(request: HttpRequest, pk: Any) -> HttpResponse:
         "picture": picture,
         "events": events,
         "geometry": picture["geometry"],
-        "ancestors": ancestors(flow),
         "children": kids,
     }
     return render(request, "flows/live.html", context)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import forms
@@ -61,13 +60,6 @@ class FlowAdminForm(GraphFormMixin, forms.ModelForm):
         return cleaned
 
 
-def _flow_id(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowAdminForm
@@ -108,7 +100,7 @@ class FlowAdmin(admin.ModelAdmin):
         # unless they pick another owner.
         initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
         initial.setdefault("owner", str(request.user.pk))
-        parent = _flow_id(initial.get("parent"))
+        parent = services.as_flow_id(initial.get("parent"))
         if parent is not None:
             found = Flow.objects.filter(pk=parent).values_list("owner_id", flat=True).first()
             initial["owner"] = str(found) if found else initial["owner"]

@@ -62,7 +62,8 @@ def _child_links(graph: Any) -> list[tuple[str, Any]]:
     return links
 
 
-def _flow_id(value: Any) -> uuid.UUID | None:
+def as_flow_id(value: Any) -> uuid.UUID | None:
+    """`value` as a flow id, or None when it is not a UUID string."""
     try:
         return uuid.UUID(value) if isinstance(value, str) else None
     except ValueError:
@@ -76,16 +77,16 @@ def child_link_problems(*, graph: Any, flow: Flow | None) -> list[GraphProblem]:
     links = _child_links(graph)
     if not links:
         return []
-    wanted = {fid for _, value in links if (fid := _flow_id(value)) is not None}
+    wanted = {fid for _, value in links if (fid := as_flow_id(value)) is not None}
     children: set[uuid.UUID] = set()
     if flow is not None and not flow._state.adding and wanted:
         found = Flow.objects.filter(pk__in=wanted, parent_id=flow.pk, owner_id=flow.owner_id)
         children = set(found.values_list("pk", flat=True))
     problems = []
     for node_id, value in links:
-        flow_id = _flow_id(value)
+        flow_id = as_flow_id(value)
         if flow_id is None:
-            message = f"childFlowId must be the id of a flow, got {value!r}"
+            message = f"childFlowId must be the id of a flow, got {repr(value)[:60]}"
         elif flow_id not in children:
             message = f"childFlowId {value} is not a child canvas of this canvas"
         else:

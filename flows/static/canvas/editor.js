@@ -207,14 +207,10 @@ export class Editor {
     const point = at || { x: position.x + 90, y: position.y + 32 };
     const block = this.canvasType === "bmc" ? this.layout.blockAt(this.view.blocks, point.x, point.y) : null;
     if (block) {
-      const claimed = block.nodeId !== null;
-      if (type === "section" && !claimed) {
-        data.block = block.key;
-        data.label = block.title;
-      } else {
-        data.block = block.key;
-        position = this.freeSlot(block);
-      }
+      data.block = block.key;
+      // A section dropped on an empty block becomes that block; anything else a card.
+      if (type === "section" && block.nodeId === null) data.label = block.title;
+      else position = this.freeSlot(block);
     }
     const id = this.model.addNode({ type, position, data });
     this.select([id]);
@@ -315,17 +311,10 @@ export class Editor {
       for (const [n, o] of origin) {
         let position = { x: o.x + dx, y: o.y + dy };
         if (this.canvasType === "bmc") {
-          const node = this.model.node(n);
-          const kind = kindOf(node.type);
-          // Dropped on a block: it now belongs there (an unclaimed block takes a section).
-          if (block && kind === "section" && block.nodeId === null && moving.length === 1) {
-            gesture.patch(n, { block: block.key });
-          } else if (block) {
-            gesture.patch(n, { block: block.key });
-            position = this.layout.inside(block, position.x, position.y);
-          } else {
-            gesture.patch(n, { block: null });
-          }
+          // Dropped on a block it belongs there (an empty block takes a section).
+          gesture.patch(n, { block: block ? block.key : null });
+          const becomesBlock = block && block.nodeId === null && kindOf(this.model.node(n).type) === "section";
+          if (block && !becomesBlock) position = this.layout.inside(block, position.x, position.y);
         }
         gesture.move(n, position);
       }
