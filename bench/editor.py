@@ -178,12 +178,11 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=300)
     args = parser.parse_args()
     flow, cookie = setup_flow(args.nodes)
-    from tests.entities.live_servers import free_port, wait_until_serving
+    from tests.entities.live_servers import free_port, uvicorn_command, wait_until_serving
 
     port = free_port()
     env = {**os.environ, "PORT": str(port)}
-    command = [sys.executable, "-m", "uvicorn", "stitch.asgi:application", "--port", str(port)]
-    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
+    server = subprocess.Popen(uvicorn_command(port), cwd=ROOT, env=env)
     try:
         wait_until_serving(port)
         print(f"{args.nodes} nodes, {args.nodes - 1} edges")
