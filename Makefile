@@ -16,7 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 # With no DATABASE_URL, settings start the embedded PostgreSQL under var/ (pgserver).
+# stitch.remembered keeps the demo's settings in var/settings.env (generated secrets),
+# so plain `manage.py` commands work in this checkout afterwards.
 run: venv
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/python -m stitch.remembered
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py ensure_database
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/python manage.py demo_setup

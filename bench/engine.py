@@ -104,7 +104,7 @@ def end_to_end(owner: User, url: str, width: int) -> None:
 
 
 def post_callback(client: Client, run_id: Any, node_id: str, output: Any) -> float:
-    url = urlsplit(callback_url(run_id, node_id))
+    url = urlsplit(callback_url(run_id, node_id, 1))  # the first attempt
     body = json.dumps({"status": "completed", "output": output})
     t0 = time.perf_counter()
     response = client.post(f"{url.path}?{url.query}", body, content_type="application/json")

@@ -85,6 +85,7 @@ MAPPING = {
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(DEBUG="false", SECRET_KEY="bench-only", RUN_JOBS_IN_WEB="false")
+    env.update(WORKER_SECRETS="bench-only-worker-secret-" + "b" * 32)
     env.update(LOG_LEVEL="WARNING")
     return env
 

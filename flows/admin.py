@@ -224,6 +224,7 @@ class RunAdmin(admin.ModelAdmin):
         "updated_at",
         "finished_at",
         "node_table",
+        "late_callback_table",
     )
     actions = ["cancel_runs", "retry_failed_nodes"]
     # The live run view (graph by status, node details, actions), "start a run" as
@@ -248,6 +249,10 @@ class RunAdmin(admin.ModelAdmin):
     @admin.display(description="node states")
     def node_table(self, run: Run) -> str:
         return run_admin.node_table(run)
+
+    @admin.display(description="late callbacks")
+    def late_callback_table(self, run: Run) -> str:
+        return run_admin.late_callback_table(run)
 
     @admin.action(description="Cancel selected runs")
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:

@@ -14,6 +14,7 @@ from flows.workers import (
     WorkerOutcome,
     register_worker,
 )
+from stitch.jsondata import JSONDataError
 
 MAX_DELAY_SECONDS = 7 * 24 * 3600
 
@@ -28,7 +29,7 @@ async def echo(call: WorkerCall) -> WorkerOutcome:
 async def http(call: WorkerCall) -> WorkerOutcome:
     """Call `data.url` (`data.method`, default POST with the node input as JSON; GET
     sends none) and output its JSON response (or its text when it is not JSON)."""
-    from flows.dispatch import EXCERPT, ensure_allowed, http_client
+    from flows.dispatch import NOT_JSON, ensure_allowed, excerpt, http_client, json_body, retryable
 
     url, method = call.config.get("url"), str(call.config.get("method") or "POST").upper()
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -39,20 +40,25 @@ async def http(call: WorkerCall) -> WorkerOutcome:
         return WorkerOutcome("failed", error=str(exc))
     body: dict[str, Any] = {} if method in ("GET", "HEAD") else {"json": call.input}
     try:
-        response = await http_client().request(method, url, **body)
+        # The node's `timeoutSeconds`, not httpx's default of 5 s.
+        response = await http_client().request(method, url, timeout=call.timeout, **body)
+    except httpx.TimeoutException as exc:
+        raise RetryableWorkerError(f"{url} timed out after {call.timeout:g}s") from exc
     except httpx.HTTPError as exc:
         raise RetryableWorkerError(f"{url} unreachable: {exc!r}") from exc
     if response.status_code == 429 or response.status_code >= 500:
-        raise RetryableWorkerError(f"{url} answered HTTP {response.status_code}")
+        raise retryable(response, url)
     if not response.is_success:
-        excerpt = response.text[:EXCERPT]
         return WorkerOutcome(
-            "failed", error=f"{url} answered HTTP {response.status_code}: {excerpt}"
+            "failed", error=f"{url} answered HTTP {response.status_code}: {excerpt(response)}"
         )
     try:
-        return WorkerOutcome("completed", output=response.json())
-    except ValueError:
+        output = json_body(response)
+    except JSONDataError as exc:
+        return WorkerOutcome("failed", error=f"{url} answered JSON that cannot be stored: {exc}")
+    if output is NOT_JSON:
         return WorkerOutcome("completed", output=response.text)
+    return WorkerOutcome("completed", output=output)
 
 
 @register_worker("delay")
@@ -69,13 +75,12 @@ async def delay(call: WorkerCall) -> WorkerOutcome:
 
 
 def _schedule_completion(call: WorkerCall, seconds: float) -> None:
-    from flows.engine.jobs import defer_on_django
-    from flows.tasks import complete_node
+    from flows.engine import completion_schedule
 
-    kwargs = {
-        "run_id": call.run_id,
-        "node_id": call.node_id,
-        "attempt": call.attempt,
-        "output": call.input,
-    }
-    defer_on_django(complete_node, kwargs, schedule_in={"seconds": seconds})
+    completion_schedule(
+        run_id=call.run_id,
+        node_id=call.node_id,
+        attempt=call.attempt,
+        seconds=seconds,
+        output=call.input,
+    )

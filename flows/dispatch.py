@@ -16,10 +16,12 @@ from urllib.parse import urlparse
 import httpx
 from django.conf import settings
 
+from flows.backoff import parse_retry_after
 from flows.engine.plan import plan_for
 from flows.engine.tokens import callback_url, sign_body
 from flows.models import NodeStatus, RunNode, RunStatus
 from flows.workers import RetryableWorkerError, WorkerCall, WorkerOutcome, builtin_worker
+from stitch import jsondata
 
 EXCERPT = 300
 
@@ -53,14 +55,20 @@ def load_target(*, run_id: str, node_id: str, attempt: int) -> Target | None:
     if row is None:
         return None
     data = plan_for(row["run__flow_version_id"]).data(row["template_id"])
+    timeout = _number(data.get("timeoutSeconds"), settings.WORKER_DEFAULT_TIMEOUT_SECONDS, 0.1)
     call = WorkerCall(
-        run_id=run_id, node_id=node_id, input=row["input"], config=data, attempt=attempt
+        run_id=run_id,
+        node_id=node_id,
+        input=row["input"],
+        config=data,
+        attempt=attempt,
+        timeout=timeout,
     )
     return Target(
         call=call,
         url=data.get("webhookUrl") or None,
         worker_type=data.get("workerType") or None,
-        timeout=_number(data.get("timeoutSeconds"), settings.WORKER_DEFAULT_TIMEOUT_SECONDS, 0.1),
+        timeout=timeout,
         retries=int(_number(data.get("retries"), settings.WORKER_DEFAULT_RETRIES)),
     )
 
@@ -120,7 +128,7 @@ def dispatch_body(call: WorkerCall) -> bytes:
         "node_id": call.node_id,
         "input": call.input,
         "config": call.config,
-        "callback_url": callback_url(call.run_id, call.node_id),
+        "callback_url": callback_url(call.run_id, call.node_id, call.attempt),
     }
     return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -144,19 +152,49 @@ async def http_dispatch(target: Target) -> WorkerOutcome:
     return read_reply(response)
 
 
+def excerpt(response: httpx.Response) -> str:
+    """The start of a body for an error message (storable: no NUL character)."""
+    return response.text[:EXCERPT].replace("\x00", "\\u0000")
+
+
+def retryable(response: httpx.Response, what: str) -> RetryableWorkerError:
+    """The error for a 429/5xx answer, with the wait its `Retry-After` asks for."""
+    wait = parse_retry_after(response.headers.get("Retry-After"))
+    return RetryableWorkerError(
+        f"{what} answered HTTP {response.status_code}: {excerpt(response)}", retry_after=wait
+    )
+
+
+NOT_JSON = object()
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The JSON body (read by stitch.jsondata), or NOT_JSON. Raises JSONDataError for
+    JSON that cannot be stored (NUL, lone surrogates, 1e400, nesting too deep)."""
+    try:
+        return jsondata.loads(response.content, path="reply")
+    except jsondata.JSONDataError:
+        try:
+            json.loads(response.content)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return NOT_JSON
+        except (ValueError, RecursionError):
+            pass  # JSON, but numbers or nesting beyond what can be used
+        raise
+
+
 def read_reply(response: httpx.Response) -> WorkerOutcome:
     """2xx: running until the callback, or a synchronous result; 5xx/429: retry;
     anything else fails the node at once with the status and a body excerpt."""
     code = response.status_code
-    excerpt = response.text[:EXCERPT]
     if code == 429 or code >= 500:
-        raise RetryableWorkerError(f"worker answered HTTP {code}: {excerpt}")
+        raise retryable(response, "worker")
     if not 200 <= code < 300:
-        return WorkerOutcome("failed", error=f"worker answered HTTP {code}: {excerpt}")
+        return WorkerOutcome("failed", error=f"worker answered HTTP {code}: {excerpt(response)}")
     try:
-        reply = response.json()
-    except ValueError:
-        return WorkerOutcome("running")
+        reply = json_body(response)
+    except jsondata.JSONDataError as exc:
+        return WorkerOutcome("failed", error=f"worker reply cannot be used: {exc}")
     if isinstance(reply, dict) and reply.get("status") in ("completed", "failed"):
         error = reply.get("error")
         return WorkerOutcome(

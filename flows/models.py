@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -107,6 +109,10 @@ class Run(TimestampedModel):
     total_count = models.IntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a column. Set by the engine services on the run they return: the states of
+    # the nodes that call changed, so an API action answers without reading every node.
+    changed_nodes: dict[str, dict[str, Any]] | None = None
+
     class Meta:
         db_table = "stitch_runs"
         ordering = ["-created_at"]
@@ -164,7 +170,8 @@ class RunNode(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     callback_deadline = models.DateTimeField(null=True, blank=True)
-    # Callbacks that arrived after the run was cancelled: recorded, never applied.
+    # Callbacks recorded, never applied: after a cancel, of an earlier attempt, or
+    # contradicting the finished node (flows.engine.services.callback_apply).
     late_callbacks = models.JSONField(default=list, blank=True)
 
     class Meta:
@@ -182,6 +189,12 @@ class RunNode(models.Model):
                 fields=["callback_deadline"],
                 name="idx_run_nodes_deadline",
                 condition=models.Q(status="running"),
+            ),
+            # A run's late callbacks (GET /api/runs/{id}/) without reading all its rows.
+            models.Index(
+                fields=["run"],
+                name="idx_run_nodes_late",
+                condition=~models.Q(late_callbacks=[]),
             ),
         ]
 

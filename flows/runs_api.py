@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -17,10 +17,23 @@ from rest_framework.views import APIView
 
 from entities.models import Entity
 from flows import engine
-from flows.engine.tokens import token_valid
+from flows.engine.tokens import token_attempt
 from flows.models import Flow, Run, RunNode
 from stitch import observe
 from stitch.api import OwnedQuerysetMixin, Pagination
+
+_RUN_FIELDS = [
+    "id",
+    "flow",
+    "flow_version",
+    "entity",
+    "status",
+    "input",
+    "trigger",
+    "created_at",
+    "updated_at",
+    "finished_at",
+]
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -31,19 +44,7 @@ class RunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Run
-        fields = [
-            "id",
-            "flow",
-            "flow_version",
-            "entity",
-            "status",
-            "input",
-            "trigger",
-            "node_states",
-            "created_at",
-            "updated_at",
-            "finished_at",
-        ]
+        fields = [*_RUN_FIELDS, "node_states"]
         read_only_fields = fields
 
     def get_node_states(self, run: Run) -> dict[str, Any]:
@@ -53,6 +54,49 @@ class RunSerializer(serializers.ModelSerializer):
         if run.finished_at is not None and run.node_states:
             return dict(run.node_states)
         return engine.node_states(run)
+
+
+class LateCallbackSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    attempt = serializers.IntegerField(allow_null=True)
+    received_at = serializers.DateTimeField()
+    reason = serializers.ChoiceField(choices=["run_cancelled", "earlier_attempt", "node_finished"])
+    status = serializers.CharField()
+    output = serializers.JSONField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+
+
+class RunDetailSerializer(RunSerializer):
+    """One run: its node states and every callback recorded but not applied."""
+
+    late_callbacks = serializers.SerializerMethodField()
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "late_callbacks"]
+        read_only_fields = fields
+
+    @extend_schema_field(LateCallbackSerializer(many=True))
+    def get_late_callbacks(self, run: Run) -> list[dict[str, Any]]:
+        return engine.late_callbacks(run)
+
+
+class RunChangeSerializer(serializers.ModelSerializer):
+    """The answer to an action on a run: the run (without its input, which may hold a
+    whole fan-out's array) and the states of the nodes the action changed (template
+    nodes left out: GET the run for every node and the summaries)."""
+
+    flow_version: serializers.Field = serializers.SlugRelatedField(
+        slug_field="number", read_only=True
+    )
+    changed_nodes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Run
+        fields = [*(f for f in _RUN_FIELDS if f != "input"), "changed_nodes"]
+        read_only_fields = fields
+
+    def get_changed_nodes(self, run: Run) -> dict[str, Any]:
+        return dict(run.changed_nodes or {})
 
 
 class RunStartSerializer(serializers.Serializer):
@@ -80,8 +124,16 @@ class CallbackResultSerializer(serializers.Serializer):
     result = serializers.ChoiceField(choices=["applied", "unchanged", "ignored"])
 
 
+class CallbackRefusedSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=["stale", "conflict"])
+    detail = serializers.CharField()
+
+
 class NodeCompleteSerializer(serializers.Serializer):
     output = serializers.JSONField(required=False, allow_null=True)
+
+
+_ACTIONS = {"cancel", "complete", "retry"}
 
 
 def _object_body(request: Request) -> dict[str, Any]:
@@ -134,6 +186,12 @@ class RunFilter(filters.FilterSet):
         fields = ["status", "flow", "entity", "since", "until"]
 
 
+@extend_schema_view(
+    retrieve=extend_schema(responses=RunDetailSerializer),
+    cancel=extend_schema(request=None, responses=RunChangeSerializer),
+    complete=extend_schema(request=NodeCompleteSerializer, responses=RunChangeSerializer),
+    retry=extend_schema(request=None, responses=RunChangeSerializer),
+)
 class RunViewSet(
     OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -144,15 +202,24 @@ class RunViewSet(
     filterset_class = RunFilter
 
     def get_queryset(self) -> QuerySet[Run]:
-        return self.scope(Run.objects.select_related("flow_version"))
+        runs = Run.objects.select_related("flow_version")
+        if self.action in _ACTIONS:
+            # An action only needs to know the run is yours; input and snapshot may be
+            # as large as the fan-out.
+            runs = runs.defer("input", "node_states")
+        return self.scope(runs)
 
-    def _reply(self, run: Run) -> Response:
-        fresh = self.get_queryset().get(pk=run.pk)
-        return Response(RunSerializer(fresh).data)
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return RunDetailSerializer if self.action == "retrieve" else RunSerializer
+
+    def _changed(self, run: Run) -> Response:
+        """The run as the action left it, with only the node states it changed: reading
+        every node would cost as much as the fan-out is wide."""
+        return Response(RunChangeSerializer(run).data)
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        return self._reply(engine.run_cancel(run=self.get_object()))
+        return self._changed(engine.run_cancel(run=self.get_object()))
 
     @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>.+)/complete")
     def complete(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
@@ -160,24 +227,28 @@ class RunViewSet(
         body = NodeCompleteSerializer(data=_object_body(request))
         body.is_valid(raise_exception=True)
         output = body.validated_data.get("output")
-        return self._reply(engine.ux_complete(run=run, node_id=node_id, output=output))
+        return self._changed(engine.ux_complete(run=run, node_id=node_id, output=output))
 
     @action(detail=True, methods=["post"], url_path=r"nodes/(?P<node_id>.+)/retry")
     def retry(self, request: Request, pk: str | None = None, node_id: str = "") -> Response:
-        return self._reply(engine.node_retry(run=self.get_object(), node_id=node_id))
+        return self._changed(engine.node_retry(run=self.get_object(), node_id=node_id))
 
 
-@extend_schema(request=CallbackSerializer, responses={200: CallbackResultSerializer})
+@extend_schema(
+    request=CallbackSerializer,
+    responses={200: CallbackResultSerializer, 409: CallbackRefusedSerializer},
+)
 class CallbackView(observe.CallbackResultsCounted):
     """`POST /api/runs/{run_id}/nodes/{node_id}/callback/?token=...` from a worker.
-    No login: the per run-node token in the URL authenticates the caller."""
+    No login: the token in the URL, issued for one attempt of the node, authenticates
+    the caller (flows.engine.tokens)."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
     def post(self, request: Request, run_id: str, node_id: str) -> Response:
-        token = request.query_params.get("token")
-        if not token_valid(run_id, node_id, token):
+        attempt = token_attempt(run_id, node_id, request.query_params.get("token"))
+        if attempt is None:
             # Unknown run/node first (404), so a wrong token is only 403 for real nodes.
             if not RunNode.objects.filter(run_id=run_id, node_id=node_id).exists():
                 return Response({"detail": "unknown run or node"}, status=404)
@@ -185,11 +256,14 @@ class CallbackView(observe.CallbackResultsCounted):
         body = CallbackSerializer(data=_object_body(request))
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        result = engine.callback_apply(
+        applied = engine.callback_apply(
             run_id=run_id,
             node_id=node_id,
             status=data["status"],
             output=data.get("output"),
             error=data.get("error") or None,
+            attempt=attempt,
         )
-        return Response({"result": result})
+        if applied.result in ("stale", "conflict"):
+            return Response({"result": applied.result, "detail": applied.detail}, status=409)
+        return Response({"result": applied.result})

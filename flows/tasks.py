@@ -8,33 +8,46 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.utils import timezone
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 from procrastinate.retry import RetryDecision
 
 from flows import dispatch, engine
+from flows.backoff import backoff_seconds, retry_after_wait
 from flows.workers import RetryableWorkerError, WorkerOutcome
 from stitch import observe
+from stitch.jobqueue import stalled_jobs_retry
 
 logger = logging.getLogger(__name__)
 QUEUE = "engine"
 
 
 class DispatchRetry(RetryStrategy):
-    """Exponential backoff for transient worker failures only: base * 2**attempt
-    seconds (WORKER_RETRY_BACKOFF_SECONDS, read at decision time). The task itself
-    decides when a node's `retries` are used up, so no retry cap is needed here."""
+    """Backoff for transient worker failures only (flows.backoff): capped exponential
+    with jitter, or the answer's `Retry-After` (capped). Settings are read at decision
+    time. The task itself decides when a node's `retries` are used up, so no retry cap
+    is needed here."""
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if not isinstance(exception, RetryableWorkerError):
             return None
-        wait = float(settings.WORKER_RETRY_BACKOFF_SECONDS) * (2**job.attempts)
-        return RetryDecision(retry_in={"seconds": wait})
+        if exception.retry_after is not None:
+            cap = float(settings.WORKER_RETRY_AFTER_MAX_SECONDS)
+            wait = retry_after_wait(exception.retry_after, cap=cap)
+        else:
+            wait = backoff_seconds(
+                job.attempts,
+                base=float(settings.WORKER_RETRY_BACKOFF_SECONDS),
+                cap=float(settings.WORKER_RETRY_BACKOFF_MAX_SECONDS),
+            )
+        return RetryDecision(retry_at=timezone.now() + timedelta(seconds=wait))
 
 
 @app.task(name="engine.dispatch_node", queue=QUEUE, pass_context=True, retry=DispatchRetry())
@@ -62,9 +75,22 @@ async def dispatch_node(context: JobContext, *, run_id: str, node_id: str, attem
         observe.dispatch_answered(started=started, status=outcome.status)
     if outcome.status == "running":
         return  # the callback (or a scheduled completion) reports later
-    await sync_to_async(engine.worker_outcome_apply)(
-        run_id=run_id, node_id=node_id, attempt=attempt, outcome=outcome
-    )
+    await sync_to_async(_apply)(run_id=run_id, node_id=node_id, attempt=attempt, outcome=outcome)
+
+
+def _apply(*, run_id: str, node_id: str, attempt: int, outcome: WorkerOutcome) -> None:
+    """Apply a dispatch's outcome; if that fails, fail the node saying so rather than
+    leave it `running` until its callback timeout."""
+    try:
+        engine.worker_outcome_apply(
+            run_id=run_id, node_id=node_id, attempt=attempt, outcome=outcome
+        )
+    except Exception as exc:
+        logger.exception("outcome of %s/%s could not be applied", run_id, node_id)
+        failure = WorkerOutcome("failed", error=f"the worker's result could not be applied: {exc}")
+        engine.worker_outcome_apply(
+            run_id=run_id, node_id=node_id, attempt=attempt, outcome=failure
+        )
 
 
 @app.task(name="engine.complete_node", queue=QUEUE)
@@ -92,6 +118,4 @@ def callbacks_expire(timestamp: int) -> None:
 async def retry_stalled_jobs(timestamp: int) -> None:
     """Put jobs of crashed workers (no heartbeat for `stalled_worker_timeout`) back in
     the queue; dispatch jobs are safe to rerun (they re-check the node's attempt)."""
-    for job in await app.job_manager.get_stalled_jobs():
-        logger.warning("retrying stalled job %s (%s)", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
+    await stalled_jobs_retry(app.job_manager)

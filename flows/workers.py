@@ -21,6 +21,9 @@ class WorkerCall:
     # Which firing of the node this is (retries count up); a worker that finishes
     # later (`delay`) hands it back so a stale result is never applied.
     attempt: int = 1
+    # Seconds the worker may take (the node's `timeoutSeconds`); a built-in worker
+    # that calls out (`http`) gives its own requests this long too.
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,13 @@ class WorkerOutcome:
 
 class RetryableWorkerError(Exception):
     """A transient failure (network error, timeout, 5xx, 429): the dispatch job is
-    retried with exponential backoff, and the node fails with this message once the
-    node's `retries` are used up."""
+    retried with exponential backoff and jitter, and the node fails with this message
+    once the node's `retries` are used up. `retry_after` (seconds, from the answer's
+    `Retry-After` header) sets the wait instead."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 BuiltinWorker = Callable[[WorkerCall], Awaitable[WorkerOutcome]]

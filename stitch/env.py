@@ -3,6 +3,7 @@
 Each helper raises ImproperlyConfigured on a value it cannot parse, so a typo in
 a deployment fails at start-up instead of silently falling back to a default.
 A variable named ``X_FILE`` is read from that file (for secrets mounted as files).
+Below the environment lie the demo's remembered settings (`remember`, SPEC 12).
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ N = TypeVar("N", int, float)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# Values used when the environment has none (stitch.remembered).
+_remembered: dict[str, str] = {}
+
+
+def remember(values: dict[str, str]) -> None:
+    """Use `values` for variables the environment does not set."""
+    _remembered.clear()
+    _remembered.update(values)
 
 
 def _raw(name: str) -> str | None:
@@ -27,7 +36,8 @@ def _raw(name: str) -> str | None:
             return Path(file_path).read_text().strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_path}: {exc}") from exc
-    return os.environ.get(name)
+    value = os.environ.get(name)
+    return _remembered.get(name) if value is None else value
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -82,3 +92,10 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def env_secrets(name: str) -> list[str]:
+    """Several secrets in one variable, separated by commas or whitespace (a `_FILE`
+    may hold one a line); empty when unset."""
+    value = _raw(name) or ""
+    return [item for item in value.replace(",", " ").split() if item]

@@ -44,22 +44,32 @@ class JSONDataError(ValueError):
         return head.split("[", 1)[0] or BODY
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+class _Refused:
+    """Stands in, while parsing, for a number the database cannot store, so that the
+    check that follows names where it was (`output.n`) instead of the whole body."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
 
 
-def _finite_float(text: str) -> float:
+def _finite_float(text: str) -> float | _Refused:
     value = float(text)
     if value in (float("inf"), float("-inf")):
-        raise ValueError(f"number {text[:40]} is out of range")
+        return _Refused(f"number {text[:40]} is out of range")
     return value
 
 
-def _bounded_int(text: str) -> int:
+def _bounded_int(text: str) -> int | _Refused:
     try:
         return int(text)
-    except ValueError as exc:  # more than sys.get_int_max_str_digits() digits
-        raise ValueError(f"integer of {len(text)} digits is out of range") from exc
+    except ValueError:  # more than sys.get_int_max_str_digits() digits
+        return _Refused(f"integer of {len(text)} digits is out of range")
+
+
+def _no_constant(name: str) -> _Refused:
+    return _Refused(f"{name} is not a JSON number")
 
 
 def loads(raw: bytes | str, *, path: str = "") -> Any:
@@ -71,17 +81,27 @@ def loads(raw: bytes | str, *, path: str = "") -> Any:
             raise JSONDataError(path, "must be UTF-8 encoded JSON") from exc
     else:
         text = raw
+    refused: list[_Refused] = []
+
+    def keep(refusal: _Refused | Any) -> Any:
+        if isinstance(refusal, _Refused):
+            refused.append(refusal)
+        return refusal
+
     try:
         value = json.loads(
-            text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int
+            text,
+            parse_constant=lambda name: keep(_no_constant(name)),
+            parse_float=lambda number: keep(_finite_float(number)),
+            parse_int=lambda number: keep(_bounded_int(number)),
         )
     except RecursionError as exc:
         raise JSONDataError(path, f"nesting deeper than {MAX_DEPTH} levels") from exc
-    except ValueError as exc:  # JSONDecodeError is a ValueError, as are the hooks' errors
+    except ValueError as exc:  # JSONDecodeError is a ValueError
         raise JSONDataError(path, f"not valid JSON ({_reason(exc)})") from exc
     could_hold_bad_text = "\\u" in text
     could_be_deep = text.count("[") + text.count("{") > MAX_DEPTH
-    if could_hold_bad_text or could_be_deep:
+    if refused or could_hold_bad_text or could_be_deep:
         check(value, path=path)
     return value
 
@@ -121,6 +141,8 @@ def problem(value: Any, *, path: str = "") -> JSONDataError | None:
         elif isinstance(item, float):
             if item != item or item in (float("inf"), float("-inf")):
                 return JSONDataError(where, "number is out of range (NaN or infinite)")
+        elif isinstance(item, _Refused):
+            return JSONDataError(where, item.reason)
         elif isinstance(item, dict | list):
             if depth > MAX_DEPTH:
                 return JSONDataError(where, f"nesting deeper than {MAX_DEPTH} levels")

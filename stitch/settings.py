@@ -9,13 +9,28 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from stitch import remembered
 from stitch.database import embedded_database_url, parse_database_url
-from stitch.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from stitch.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_secrets,
+    env_str,
+    remember,
+)
 from stitch.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("STITCH_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
+VAR_DIR = remembered.var_dir()
 
+# The demo's settings, remembered under var/ by `make run` (SPEC 12), so a plain
+# `manage.py <command>` in that checkout works. The environment always wins, and a
+# process told DEBUG=false (production) never reads them.
+if env_bool("DEBUG", True):
+    remember(remembered.read(VAR_DIR / remembered.FILENAME))
 DEBUG = env_bool("DEBUG", False)
 _secret = env_str("SECRET_KEY")
 if not _secret:
@@ -201,13 +216,31 @@ else:
 RUN_JOBS_IN_WEB = env_bool("RUN_JOBS_IN_WEB", REDIS_URL is None)
 
 # --- Engine ---------------------------------------------------------------------
-WORKER_SIGNING_SECRET = env_str("WORKER_SIGNING_SECRET") or SECRET_KEY
+# The worker secret signs dispatches (X-Stitch-Signature) and callback tokens. It is
+# not SECRET_KEY: a worker operator who verifies signatures holds it, and must not be
+# able to forge sessions. Several (comma-separated) rotate: the first signs, all are
+# accepted for callback tokens.
+WORKER_SECRETS = env_secrets("WORKER_SECRETS")
+if env_str("WORKER_SIGNING_SECRET") is not None:
+    raise ImproperlyConfigured("WORKER_SIGNING_SECRET is now WORKER_SECRETS (first one signs)")
+if not WORKER_SECRETS:
+    if not DEBUG:
+        raise ImproperlyConfigured("WORKER_SECRETS is required unless DEBUG=true")
+    WORKER_SECRETS = ["insecure-dev-only-worker-secret-do-not-use-in-production"]
+if SECRET_KEY in WORKER_SECRETS:
+    raise ImproperlyConfigured("WORKER_SECRETS must not contain SECRET_KEY")
+if not DEBUG and any(len(secret) < 32 for secret in WORKER_SECRETS):
+    raise ImproperlyConfigured("each of WORKER_SECRETS must be at least 32 characters")
 WORKER_DEFAULT_TIMEOUT_SECONDS = env_int("WORKER_DEFAULT_TIMEOUT_SECONDS", 30, minimum=1)
 WORKER_DEFAULT_RETRIES = env_int("WORKER_DEFAULT_RETRIES", 3, minimum=0)
 WORKER_CALLBACK_TIMEOUT_SECONDS = env_int("WORKER_CALLBACK_TIMEOUT_SECONDS", 3600, minimum=1)
 WORKER_ALLOW_PRIVATE_ADDRESSES = env_bool("WORKER_ALLOW_PRIVATE_ADDRESSES", True)
-# Backoff before retry n (0-based) of a failed dispatch: base * 2**n seconds.
+# Backoff before retry n (0-based) of a failed dispatch: a random wait between half and
+# all of min(cap, base * 2**n) seconds (flows.backoff). A Retry-After header sets the
+# wait instead, up to its own cap.
 WORKER_RETRY_BACKOFF_SECONDS = env_float("WORKER_RETRY_BACKOFF_SECONDS", 2.0, minimum=0)
+WORKER_RETRY_BACKOFF_MAX_SECONDS = env_float("WORKER_RETRY_BACKOFF_MAX_SECONDS", 300.0, minimum=0)
+WORKER_RETRY_AFTER_MAX_SECONDS = env_float("WORKER_RETRY_AFTER_MAX_SECONDS", 3600.0, minimum=0)
 # procrastinate: async dispatch jobs overlap their HTTP waits; `concurrency` of them
 # run at once per worker process. A worker silent for `stalled_worker_timeout` is
 # pruned and its jobs retried (flows.tasks.retry_stalled_jobs). Finished jobs are
@@ -305,9 +338,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Several serializers have a `status` of this choice set (events, the bulk replay's
-    # filter): one named enum instead of a generated name.
-    "ENUM_NAME_OVERRIDES": {"WebhookEventStatusEnum": "webhooks.models.WebhookEventStatus"},
+    # Several serializers have a `status` of one of these choice sets (events and the
+    # bulk replay's filter; run lists, run detail and action answers): one named enum
+    # each instead of a generated name.
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventStatusEnum": "webhooks.models.WebhookEventStatus",
+        "RunStatusEnum": "flows.models.RunStatus",
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -23,3 +23,8 @@ PASSWORD_HASHERS = [
 # The test process's own metrics files, apart from a demo server of this checkout
 # (servers started by tests get a directory of their own, tests/ops).
 METRICS_DIR = VAR_DIR / "test-metrics"
+# Fixed secrets for the suite, whatever a var/settings.env of this checkout holds; the
+# servers tests start as subprocesses get the same ones (tests.entities.live_servers),
+# so callback tokens and sessions minted on one side are valid on the other.
+SECRET_KEY = "test-only-secret-key-" + "k" * 40
+WORKER_SECRETS = ["test-only-worker-secret-" + "w" * 40]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
+from stitch.jobqueue import stalled_jobs_retry
+
 PROCESS_TASK = "webhooks.process_event"
 QUEUE = "webhooks"
 
@@ -41,6 +43,4 @@ def recover_events(timestamp: int) -> None:
 async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Every minute: processing jobs left `doing` by a worker that stopped sending
     heartbeats (killed, machine lost) go back to the queue."""
-    manager = context.app.job_manager
-    for job in await manager.get_stalled_jobs(task_name=PROCESS_TASK):
-        await manager.retry_job(job)
+    await stalled_jobs_retry(context.app.job_manager, task_name=PROCESS_TASK)

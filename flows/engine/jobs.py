@@ -45,3 +45,13 @@ def dispatch_defer(nodes: Sequence[RunNode]) -> None:
         dispatch_node,
         *({"run_id": str(n.run_id), "node_id": n.node_id, "attempt": n.attempts} for n in nodes),
     )
+
+
+def completion_defer(
+    *, run_id: Any, node_id: str, attempt: int, output: Any, seconds: float
+) -> None:
+    """A built-in worker's completion, due in `seconds` (the `delay` worker)."""
+    from flows.tasks import complete_node
+
+    kwargs = {"run_id": str(run_id), "node_id": node_id, "attempt": attempt, "output": output}
+    defer_on_django(complete_node, kwargs, schedule_in={"seconds": seconds})

@@ -1,7 +1,13 @@
 """The executable view of a flow version: cached, pure, no writes.
 
 A FlowVersion never changes once written, so its plan is cached per process by
-version id; a callback then costs no query to know the graph.
+version id; a callback then costs no query to know the graph. The plan is compiled
+from the version's graph by `flows.graph.compile_plan` (the same function that fills
+`FlowVersion.plan`), so versions saved before a change of the compilation rules run
+by the current rules too.
+
+Canvas nodes are not in the plan: a path `A -> note -> B` is one edge from A to B
+(SPEC 3), carrying the mappings found along it.
 """
 
 from __future__ import annotations
@@ -10,11 +16,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonpath_ng import JSONPath
-from jsonpath_ng import parse as jsonpath_parse
-from jsonpath_ng.exceptions import JsonPathParserError
-
-from flows.graph import node_kind
+from flows.graph import compile_plan
+from flows.jsonpath import path_value
 from flows.models import FlowVersion
 
 _CACHE_SIZE = 256
@@ -23,19 +26,22 @@ _CACHE_SIZE = 256
 @dataclass
 class Plan:
     version_id: Any
+    # Graph nodes by id (all of them: `data` is read from here).
     nodes: dict[str, dict[str, Any]]
+    # Executable nodes only: {id: worker|splitter|collector|ux}.
     kinds: dict[str, str]
+    # Executable edges: {id: {source, target, path, mappings}}.
     edges: dict[str, dict[str, Any]]
-    # Edges between executable nodes only; canvas nodes are never fired, so they
-    # neither block nor feed anything.
     upstream: dict[str, list[str]] = field(default_factory=dict)
     downstream: dict[str, list[str]] = field(default_factory=dict)
     splits: dict[str, dict[str, Any]] = field(default_factory=dict)
     member_of: dict[str, str] = field(default_factory=dict)
+    # {collector: splitter}
+    split_of: dict[str, str] = field(default_factory=dict)
 
     @property
     def executable(self) -> list[str]:
-        return [n for n, kind in self.kinds.items() if kind != "canvas"]
+        return list(self.kinds)
 
     def data(self, node_id: str) -> dict[str, Any]:
         data = self.nodes[node_id].get("data")
@@ -59,87 +65,60 @@ class Plan:
         return [m for m in self.members(splitter) if collector in self.targets(m)]
 
     def collector_splitter(self, collector: str) -> str | None:
-        for splitter, split in self.splits.items():
-            if split["collector"] == collector:
-                return splitter
-        return None
+        return self.split_of.get(collector)
 
 
-def _build(version: FlowVersion) -> Plan:
-    graph = version.graph if isinstance(version.graph, dict) else {}
-    nodes = {n["id"]: n for n in graph.get("nodes", []) if isinstance(n, dict)}
-    kinds = {node_id: node_kind(node) for node_id, node in nodes.items()}
-    edges = {
-        e["id"]: e
-        for e in graph.get("edges", [])
-        if isinstance(e, dict)
-        and kinds.get(e.get("source")) not in (None, "canvas")
-        and kinds.get(e.get("target")) not in (None, "canvas")
+def build_plan(version_id: Any, graph: Any) -> Plan:
+    compiled = compile_plan(graph)
+    nodes = {
+        n["id"]: n
+        for n in (graph.get("nodes", []) if isinstance(graph, dict) else [])
+        if isinstance(n, dict) and isinstance(n.get("id"), str)
     }
-    plan = Plan(
-        version_id=version.pk,
+    splits = compiled["splits"]
+    return Plan(
+        version_id=version_id,
         nodes=nodes,
-        kinds=kinds,
-        edges=edges,
-        splits=dict((version.plan or {}).get("splits", {})),
-        member_of=dict((version.plan or {}).get("member_of", {})),
+        kinds={node_id: info["kind"] for node_id, info in compiled["nodes"].items()},
+        edges=compiled["edges"],
+        upstream={node_id: info["upstream"] for node_id, info in compiled["nodes"].items()},
+        downstream={node_id: info["downstream"] for node_id, info in compiled["nodes"].items()},
+        splits=splits,
+        member_of=compiled["member_of"],
+        split_of={split["collector"]: splitter for splitter, split in splits.items()},
     )
-    for node_id in nodes:
-        plan.upstream[node_id] = []
-        plan.downstream[node_id] = []
-    for edge_id, edge in edges.items():
-        plan.upstream[edge["target"]].append(edge_id)
-        plan.downstream[edge["source"]].append(edge_id)
-    return plan
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _cached(version_id: Any) -> Plan:
-    return _build(FlowVersion.objects.only("id", "graph", "plan").get(pk=version_id))
+    version = FlowVersion.objects.only("id", "graph").get(pk=version_id)
+    return build_plan(version.pk, version.graph)
 
 
 def plan_for(version_id: Any) -> Plan:
     return _cached(version_id)
 
 
-@functools.lru_cache(maxsize=1024)
-def compile_path(path: str) -> JSONPath:
-    """JSONPath (`$.a.b[0]`) or dot path (`a.b`); raises ValueError when malformed."""
-    text = path.strip()
-    if not text.startswith("$"):
-        text = "$." + text
-    try:
-        return jsonpath_parse(text)
-    except (JsonPathParserError, Exception) as exc:  # the lexer raises plain Exceptions
-        raise ValueError(f"invalid path {path!r}: {exc}") from exc
-
-
-def path_value(path: str, data: Any) -> Any:
-    """The value at `path` in `data`: one match as is, several as a list, none as None."""
-    matches = [m.value for m in compile_path(path).find(data)]
-    if not matches:
-        return None
-    return matches[0] if len(matches) == 1 else matches
-
-
 def edge_contribution(plan: Plan, edge_id: str, output: Any) -> dict[str, Any]:
     """What one upstream edge adds to its target's input (SPEC 4): the edge's
     `data.mapping` evaluated on the output, else the output itself (an object) or the
-    output under the source node's id (anything else)."""
+    output under the source node's id (anything else). On a path through canvas nodes,
+    each mapping along it applies to what the previous one produced."""
     edge = plan.edges[edge_id]
-    data = edge.get("data") if isinstance(edge.get("data"), dict) else {}
-    mapping = data.get("mapping") if data else None
-    if isinstance(mapping, dict) and mapping:
-        return {key: _mapped(expr, output) for key, expr in mapping.items()}
+    value, mapped = output, False
+    for mapping in edge["mappings"]:
+        if isinstance(mapping, dict) and mapping:
+            value = {key: _mapped(expr, value) for key, expr in mapping.items()}
+            mapped = True
+    if mapped:
+        return dict(value)
     if isinstance(output, dict):
         return output
     return {edge["source"]: output}
 
 
 def _mapped(expr: Any, output: Any) -> Any:
+    """A `$` path is evaluated (SPEC 4 shape rule); anything else is a literal."""
     if isinstance(expr, str) and expr.startswith("$"):
-        try:
-            return path_value(expr, output)
-        except ValueError:
-            return None
+        return path_value(expr, output)
     return expr

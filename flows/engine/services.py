@@ -6,23 +6,27 @@ run apply one at a time while other runs proceed in parallel.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from entities.models import Entity
+from flows.engine.jobs import completion_defer
 from flows.engine.plan import Plan, plan_for
-from flows.engine.state import Step
+from flows.engine.read import state, template_summaries
+from flows.engine.state import ACTIVE, Step, callback_timeout
 from flows.models import CanvasType, Flow, NodeStatus, Run, RunNode, RunStatus, manual_trigger
 from flows.workers import WorkerOutcome
-from stitch import observe
+from stitch import jsondata, observe
 from stitch.errors import Conflict, FieldError, NotFound
 
 logger = logging.getLogger(__name__)
 LATE_CALLBACKS_KEPT = 20
+# Runs whose callback timeouts one sweep applies (each in its own transaction).
+EXPIRE_RUNS_PER_SWEEP = 200
 
 
 class RunNotFound(NotFound):
@@ -103,9 +107,10 @@ def _is_entry(plan: Plan, row: RunNode) -> bool:
 # --- locking helpers ------------------------------------------------------------------------
 def _locked_run(run_id: Any) -> Run:
     # The run row lock: sibling callbacks, retries and cancels of one run serialise
-    # here, so counters stay exact and a Collector fires exactly once.
+    # here, so counters stay exact and a Collector fires exactly once. The input and the
+    # snapshot are not read: either may hold a whole fan-out's data.
     try:
-        return Run.objects.select_for_update().defer("node_states").get(pk=run_id)
+        return Run.objects.select_for_update().defer("node_states", "input").get(pk=run_id)
     except (Run.DoesNotExist, ValueError) as exc:
         raise RunNotFound(f"run {run_id} does not exist") from exc
 
@@ -122,6 +127,17 @@ def _is_template(plan: Plan, node: RunNode) -> bool:
 
 
 # --- outcomes of workers ------------------------------------------------------------------
+@dataclass(frozen=True)
+class CallbackResult:
+    """What became of a worker's result: `applied`; `unchanged` (a repeat of what the
+    node holds); `ignored` (run cancelled); `stale` (an earlier attempt's) or `conflict`
+    (contradicts a finished node). The last three are recorded in the node's
+    `late_callbacks`, never applied; `stale` and `conflict` are a 409 for a worker."""
+
+    result: str
+    detail: str = ""
+
+
 def callback_apply(
     *,
     run_id: Any,
@@ -130,22 +146,25 @@ def callback_apply(
     output: Any = None,
     error: str | None = None,
     attempt: int | None = None,
-) -> str:
-    """Apply a worker's result. Returns "applied", "unchanged" (a repeat of what the node
-    already holds), "ignored" (run cancelled: recorded, not applied) or "stale" (an
-    `attempt` was given and the node has been fired again since); raises RunNotFound or
-    RunConflict (a contradicting or premature result)."""
+) -> CallbackResult:
+    """Apply a worker's result for `attempt` of the node (None: whatever attempt it is
+    on). Raises RunNotFound."""
     with transaction.atomic():
         run = _locked_run(run_id)
         node = _node(run, node_id)
+        late = {"attempt": attempt, "status": status, "output": output, "error": error}
         # Checked under the run lock: a retry committing between a separate check and
         # this transaction would otherwise receive the previous attempt's result.
         if attempt is not None and node.attempts != attempt:
-            return "stale"
-        plan = plan_for(run.flow_version_id)
+            _record_late(node, reason="earlier_attempt", **late)
+            detail = f"this result is for attempt {attempt}; node {node_id!r} is on {node.attempts}"
+            return CallbackResult("stale", detail)
+        if _same_result(node, status=status, output=output, error=error):
+            return CallbackResult("unchanged")
         if run.status == RunStatus.CANCELLED:
-            _record_late(node, status=status, output=output, error=error)
-            return "ignored"
+            _record_late(node, reason="run_cancelled", **late)
+            return CallbackResult("ignored", "the run is cancelled")
+        plan = plan_for(run.flow_version_id)
         if node.status == NodeStatus.RUNNING and not _is_template(plan, node):
             step = Step(run, plan)
             node = step.adopt(node)
@@ -154,10 +173,10 @@ def callback_apply(
             else:
                 step.fail(node, error or "worker reported a failure")
             step.finish()
-            return "applied"
-        if _same_result(node, status=status, output=output, error=error):
-            return "unchanged"
-        raise RunConflict(f"node {node_id!r} is {node.status}; this result contradicts it")
+            return CallbackResult("applied")
+        _record_late(node, reason="node_finished", **late)
+        detail = f"node {node_id!r} is {node.status}; this result contradicts it"
+        return CallbackResult("conflict", detail)
 
 
 def _same_result(node: RunNode, *, status: str, output: Any, error: str | None) -> bool:
@@ -168,23 +187,20 @@ def _same_result(node: RunNode, *, status: str, output: Any, error: str | None) 
     return error is None or node.error == error
 
 
-def _record_late(node: RunNode, *, status: str, output: Any, error: str | None) -> None:
-    entry = {
-        "received_at": timezone.now().isoformat(),
-        "status": status,
-        "output": output,
-        "error": error,
-    }
+def _record_late(node: RunNode, *, reason: str, **callback: Any) -> None:
+    entry = {"received_at": timezone.now().isoformat(), "reason": reason, **callback}
     node.late_callbacks = [*(node.late_callbacks or []), entry][-LATE_CALLBACKS_KEPT:]
     node.save(update_fields=["late_callbacks"])
-    logger.info("late callback for %s of cancelled run %s ignored", node.node_id, node.run_id)
+    logger.info("callback for %s of run %s not applied: %s", node.node_id, node.run_id, reason)
 
 
 def worker_outcome_apply(*, run_id: Any, node_id: str, attempt: int, outcome: WorkerOutcome) -> str:
     """Apply what a dispatch (synchronous reply, built-in worker, final error) found,
-    unless the node moved on meanwhile (retried, timed out, cancelled)."""
+    unless the node moved on meanwhile (retried, timed out, cancelled). A result the
+    database cannot store fails the node, saying why."""
+    outcome = _storable(outcome)
     try:
-        return callback_apply(
+        applied = callback_apply(
             run_id=run_id,
             node_id=node_id,
             status=outcome.status,
@@ -192,14 +208,59 @@ def worker_outcome_apply(*, run_id: Any, node_id: str, attempt: int, outcome: Wo
             error=outcome.error,
             attempt=attempt,
         )
-    except (RunConflict, RunNotFound) as exc:
+    except RunNotFound as exc:
         logger.info("dispatch outcome for %s/%s not applied: %s", run_id, node_id, exc)
         return "stale"
+    return applied.result
+
+
+def _storable(outcome: WorkerOutcome) -> WorkerOutcome:
+    """NUL characters, lone surrogates, NaN/infinite numbers (a worker's reply, a
+    built-in worker's output) make PostgreSQL refuse the whole write."""
+    problem = jsondata.problem(outcome.output, path="output")
+    if problem is not None:
+        return WorkerOutcome("failed", error=f"the worker's result cannot be stored: {problem}")
+    if outcome.error is not None and jsondata.text_problem(outcome.error):
+        return WorkerOutcome(outcome.status, outcome.output, storable_text(outcome.error))
+    return outcome
+
+
+def storable_text(text: str) -> str:
+    """`text` with what PostgreSQL cannot store written out as escapes."""
+    escaped = text.replace("\x00", "\\u0000")
+    return escaped.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def completion_schedule(
+    *, run_id: Any, node_id: str, attempt: int, seconds: float, output: Any
+) -> bool:
+    """A built-in worker that finishes later (`delay`): its completion job is deferred,
+    and the node's callback deadline moved past the moment that job is due, so a delay
+    longer than `callbackTimeoutSeconds` does not time out. False if the node moved on."""
+    with transaction.atomic():
+        run = _locked_run(run_id)
+        node = (
+            RunNode.objects.filter(run=run, node_id=node_id, attempts=attempt)
+            .filter(status=NodeStatus.RUNNING)
+            .first()
+        )
+        if node is None or run.status == RunStatus.CANCELLED:
+            return False
+        timeout = callback_timeout(plan_for(run.flow_version_id), node.template_id)
+        due = timezone.now() + timedelta(seconds=seconds + timeout)
+        if node.callback_deadline is None or node.callback_deadline < due:
+            node.callback_deadline = due
+            node.save(update_fields=["callback_deadline"])
+        completion_defer(
+            run_id=run_id, node_id=node_id, attempt=attempt, output=output, seconds=seconds
+        )
+    return True
 
 
 # --- people and operators ---------------------------------------------------------------------
 def ux_complete(*, run: Run, node_id: str, output: Any) -> Run:
-    """A person finishes a UX node that waits for them."""
+    """A person finishes a UX node that waits for them. The run returned carries
+    `changed_nodes`, the states this changed."""
     with transaction.atomic():
         locked = _locked_run(run.pk)
         node = _node(locked, node_id)
@@ -213,7 +274,7 @@ def ux_complete(*, run: Run, node_id: str, output: Any) -> Run:
 
 def node_retry(*, run: Run, node_id: str) -> Run:
     """Re-fire a failed node with its input. A template node (or a failed Collector)
-    retries its failed instances."""
+    retries its failed instances. The run returned carries `changed_nodes`."""
     with transaction.atomic():
         locked = _locked_run(run.pk)
         if locked.status == RunStatus.CANCELLED:
@@ -246,18 +307,34 @@ def _failed_targets(step: Step, node: RunNode) -> list[RunNode]:
     )
 
 
+_UNFINISHED = [NodeStatus.PENDING, *ACTIVE]
+
+
 def run_cancel(*, run: Run) -> Run:
-    """Stop a run: nodes not finished become `skipped`; later callbacks are recorded
-    and ignored."""
+    """Stop a run: nodes not finished become `skipped` (each announced), template
+    nodes report their summary; later callbacks are recorded and ignored. The run
+    returned carries `changed_nodes`."""
     with transaction.atomic():
         locked = _locked_run(run.pk)
         if locked.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
             raise RunConflict(f"the run is already {locked.status}")
-        step = Step(locked, plan_for(locked.flow_version_id))
-        RunNode.objects.filter(
-            run=locked,
-            status__in=[NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.WAITING_FOR_USER],
-        ).update(status=NodeStatus.SKIPPED, finished_at=step.now, callback_deadline=None)
+        plan = plan_for(locked.flow_version_id)
+        step = Step(locked, plan)
+        unfinished = RunNode.objects.filter(run=locked, status__in=_UNFINISHED)
+        fields = ("node_id", "index", "output", "error", "attempts", "started_at")
+        skipped = list(unfinished.values_list(*fields))
+        unfinished.update(status=NodeStatus.SKIPPED, finished_at=step.now, callback_deadline=None)
+        for node_id, index, output, error, attempts, started in skipped:
+            if index is None and node_id in plan.member_of:
+                continue  # a template: announced below with its summary
+            step.notice(node_id, NodeStatus.SKIPPED)
+            step.changed[node_id] = state(
+                NodeStatus.SKIPPED, output, error, attempts, started, step.now
+            )
+        summaries = template_summaries(locked, plan.member_of)
+        for template in plan.member_of:
+            # No instances: the split never happened, or split an empty array.
+            step.notice(template, summaries.get(template, NodeStatus.SKIPPED))
         locked.status = RunStatus.CANCELLED
         locked.running_count = locked.waiting_count = 0
         step.finish()
@@ -265,26 +342,29 @@ def run_cancel(*, run: Run) -> Run:
 
 
 # --- callback timeouts ------------------------------------------------------------------------
-def callbacks_expire(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Fail running nodes whose callback deadline passed ("callback timed out")."""
+def callbacks_expire(*, now: datetime | None = None, limit: int = EXPIRE_RUNS_PER_SWEEP) -> int:
+    """Fail running nodes whose callback deadline passed ("callback timed out"). Each
+    run is its own transaction, and a run that cannot be updated is logged and left for
+    the next sweep: it never stops the others."""
     now = now or timezone.now()
     due = RunNode.objects.filter(status=NodeStatus.RUNNING, callback_deadline__lt=now)
-    by_run: dict[Any, list[str]] = defaultdict(list)
-    for run_id, node_id in due.values_list("run_id", "node_id")[:limit]:
-        by_run[run_id].append(node_id)
+    run_ids = list(due.order_by("run_id").values_list("run_id", flat=True).distinct()[:limit])
     expired = 0
-    for run_id, node_ids in by_run.items():
-        expired += _expire_run_nodes(run_id=run_id, node_ids=node_ids, now=now)
+    for run_id in run_ids:
+        try:
+            expired += _expire_run_nodes(run_id=run_id, now=now)
+        except Exception:
+            logger.exception("callback timeouts of run %s could not be applied", run_id)
     return expired
 
 
-def _expire_run_nodes(*, run_id: Any, node_ids: list[str], now: datetime) -> int:
+def _expire_run_nodes(*, run_id: Any, now: datetime) -> int:
     with transaction.atomic():
         run = _locked_run(run_id)
         step = Step(run, plan_for(run.flow_version_id))
-        # Re-read under the lock: a callback may have landed since the scan.
+        # Read under the lock: a callback may have landed since the scan.
         nodes = RunNode.objects.filter(
-            run=run, node_id__in=node_ids, status=NodeStatus.RUNNING, callback_deadline__lt=now
+            run=run, status=NodeStatus.RUNNING, callback_deadline__lt=now
         )
         count = 0
         for node in nodes:

@@ -16,13 +16,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from entities import realtime
 from flows.engine import movement
 from flows.engine.jobs import dispatch_defer
-from flows.engine.plan import Plan, edge_contribution, path_value
-from flows.engine.read import node_states
+from flows.engine.plan import Plan, edge_contribution
+from flows.engine.read import node_states, row_state
+from flows.jsonpath import PathError, path_value
 from flows.models import NodeStatus, Run, RunNode, RunStatus
 
 ACTIVE = {NodeStatus.RUNNING, NodeStatus.WAITING_FOR_USER}
@@ -53,6 +55,13 @@ class Step:
         self.notices: list[tuple[str, str]] = []
         self.outcomes: list[tuple[str, str]] = []  # (template id, completed|failed)
         self.done_before = run.done_count
+        self.status_before = run.status
+        # While a split creates its instances, Collector checks wait for the end of it:
+        # an instance failing on the way must not fail the Collector before its
+        # siblings exist.
+        self.splitting = False
+        # States set by a service without a row in hand (cancel's bulk update).
+        self.changed: dict[str, dict[str, Any]] = {}
 
     # --- rows -------------------------------------------------------------------
     def row(self, node_id: str) -> RunNode:
@@ -68,10 +77,16 @@ class Step:
         if node.pk is not None:
             self.dirty[node.node_id] = node
 
-    def _set_status(self, node: RunNode, status: str) -> None:
+    def _set_status(self, node: RunNode, status: str, *, notify: bool = True) -> None:
         node.status = status
         self.touch(node)
-        self.notices.append((node.node_id, status))
+        if notify:
+            self.notices.append((node.node_id, status))
+
+    def notice(self, node_id: str, status: str) -> None:
+        """A `run.updated` for a node whose row is not changed here (a template node's
+        summary, SPEC 4)."""
+        self.notices.append((node_id, status))
 
     # --- transitions --------------------------------------------------------------
     def fire(self, node: RunNode, node_input: Any) -> None:
@@ -85,7 +100,8 @@ class Step:
             self._collector_for(node).branch_active += 1
         if node.kind == "worker":
             self._set_status(node, NodeStatus.RUNNING)
-            node.callback_deadline = self.now + timedelta(seconds=self._callback_timeout(node))
+            timeout = callback_timeout(self.plan, node.template_id)
+            node.callback_deadline = self.now + timedelta(seconds=timeout)
             self.run.running_count += 1
             self.to_dispatch.append(node)
         elif node.kind == "ux":
@@ -99,7 +115,8 @@ class Step:
             self.complete(node, self._collected(node))
 
     def refire(self, node: RunNode) -> None:
-        """Retry a failed node with the input it had."""
+        """Retry a failed node with the input it had (recomputed from its upstream when
+        it failed before it could fire: an input mapping that could not be evaluated)."""
         self.run.failed_count -= 1
         if node.index is not None:
             collector = self._collector_for(node)
@@ -110,7 +127,15 @@ class Step:
                 collector.error = None
                 collector.finished_at = None
                 self._set_status(collector, NodeStatus.PENDING)
-        self.fire(node, node.input)
+            if collector.branch_failed == 0 and node.kind == "worker":
+                # No instance of the split failed any more and this one runs: by the
+                # summary rule its template is running.
+                self.notice(node.template_id, NodeStatus.RUNNING)
+        if node.started_at is None:
+            node.status = NodeStatus.PENDING
+            self._fire_from_upstream(node)
+        else:
+            self.fire(node, node.input)
 
     def complete(self, node: RunNode, output: Any) -> None:
         self._leave(node)
@@ -138,9 +163,10 @@ class Step:
         self.run.failed_count += 1
         self.outcomes.append((node.template_id, "failed"))
         if node.index is not None:
+            self.notice(node.template_id, NodeStatus.FAILED)  # any failed: failed
             collector = self._collector_for(node)
             collector.branch_failed += 1
-            self._check_collector(collector)
+            self._check_collector(collector, split_done=True)
 
     def _leave(self, node: RunNode) -> None:
         """Counters for a node leaving an active state."""
@@ -164,9 +190,11 @@ class Step:
             node.blockers -= 1
             self.touch(node)
             if node.kind == "collector":
-                self._check_collector(node)
+                splitter = self.plan.collector_splitter(target)
+                done = template_id == splitter or self._split_done_query(splitter)
+                self._check_collector(node, split_done=done)
             elif node.blockers == 0 and node.status == NodeStatus.PENDING:
-                self.fire(node, self._merged_input(node.template_id, None))
+                self._fire_from_upstream(node)
 
     def _release_instance(self, node: RunNode) -> None:
         assert node.index is not None
@@ -179,23 +207,56 @@ class Step:
             nxt.blockers -= 1
             self.touch(nxt)
             if nxt.blockers == 0 and nxt.status == NodeStatus.PENDING:
-                self.fire(nxt, self._merged_input(target, node.index))
-        self._check_collector(collector)
+                self._fire_from_upstream(nxt)
+        self._check_collector(collector, split_done=True)
 
-    def _merged_input(self, template_id: str, index: int | None) -> Any:
-        """Shallow merge of upstream outputs in edge order (SPEC 4)."""
-        merged: dict[str, Any] = {}
+    def _fire_from_upstream(self, node: RunNode) -> None:
+        """Fire a node whose upstream completed, with the input its edges give it; an
+        edge mapping that cannot be evaluated on that output fails the node instead."""
+        try:
+            node_input = self._upstream_input(node)
+        except PathError as exc:
+            self.fail(node, f"input mapping failed: {exc}")
+            return
+        self.fire(node, node_input)
+
+    def _upstream_input(self, node: RunNode) -> Any:
+        """Shallow merge of upstream outputs in edge order (SPEC 4). The first node of a
+        branch gets its element as is (or what the edge's mapping makes of it)."""
+        template_id, index = node.template_id, node.index
         splitter = self.plan.member_of.get(template_id)
-        for edge_id in self.plan.upstream[template_id]:
+        edges = self.plan.upstream[template_id]
+        if index is not None and self.plan.sources(template_id) == [splitter]:
+            [edge_id] = edges
+            element = self._element(str(splitter), index)
+            if self.plan.edges[edge_id]["mappings"]:
+                return edge_contribution(self.plan, edge_id, element)
+            return element
+        merged: dict[str, Any] = {}
+        for edge_id in edges:
             source = self.plan.edges[edge_id]["source"]
             if index is not None and source == splitter:
-                output = (self.row(source).output or [])[index]
+                output = self._element(source, index)
             elif index is not None:
                 output = self.row(instance_id(source, index)).output
             else:
                 output = self.row(source).output
             merged.update(edge_contribution(self.plan, edge_id, output))
         return merged
+
+    def _element(self, splitter: str, index: int) -> Any:
+        """Element `index` of a split. Outside the split's own step only that element is
+        read: the Splitter's output holds the whole array, and reading it for each
+        instance would make a callback's cost grow with the fan-out."""
+        row = self.rows.get(splitter)
+        if row is not None:
+            return (row.output or [None] * (index + 1))[index]
+        return (
+            RunNode.objects.filter(run=self.run, node_id=splitter)
+            .annotate(element=KeyTransform(str(index), "output"))
+            .values_list("element", flat=True)
+            .first()
+        )
 
     # --- Splitter / Collector -------------------------------------------------------------
     def _fire_splitter(self, node: RunNode, node_input: Any) -> None:
@@ -223,29 +284,36 @@ class Step:
         missing = [member for member in members if member not in self.rows]
         for fetched in RunNode.objects.filter(run=self.run, node_id__in=missing):
             self.adopt(fetched)
+        first = {m for m in members if self.plan.sources(m) == [name]}
         for member in members:
-            status = NodeStatus.RUNNING if items else NodeStatus.SKIPPED
-            template = self.rows[member]
-            self._set_status(template, status)
             if not items:
+                self._set_status(self.rows[member], NodeStatus.SKIPPED)
                 self.run.done_count += 1  # a skipped branch counts as done for progress
-        for index, item in enumerate(items):
+                continue
+            # The template row says "running" until the Collector collects; what it
+            # reports is the summary of its instances (SPEC 4): those of a first node
+            # all start now, the others all wait (no change to announce).
+            self._set_status(self.rows[member], NodeStatus.RUNNING, notify=False)
+            if member in first:
+                kind = self.plan.kinds[member]
+                self.notice(member, _FIRED_STATUS.get(kind, NodeStatus.RUNNING))
+        self.splitting = True
+        for index in range(len(items)):
             for member in members:
-                upstream_members = [s for s in self.plan.sources(member) if s != name]
                 node = RunNode(
                     run=self.run,
                     node_id=instance_id(member, index),
                     template_id=member,
                     index=index,
                     kind=self.plan.kinds[member],
-                    blockers=len(upstream_members),
+                    blockers=sum(1 for s in self.plan.sources(member) if s != name),
                 )
                 self.new_rows.append(self.adopt(node))
-                if not upstream_members:
-                    only_splitter = len(self.plan.sources(member)) == 1
-                    self.fire(node, item if only_splitter else self._merged_input(member, index))
+                if member in first:
+                    self._fire_from_upstream(node)
+        self.splitting = False
         self._release(name)  # a direct Splitter -> Collector edge, if any
-        self._check_collector(collector)
+        self._check_collector(collector, split_done=True)
 
     def _collector_for(self, node: RunNode) -> RunNode:
         splitter = self.plan.member_of[node.template_id]
@@ -253,18 +321,29 @@ class Step:
         self.touch(collector)
         return collector
 
-    def _check_collector(self, collector: RunNode) -> None:
+    def _check_collector(self, collector: RunNode, *, split_done: bool) -> None:
         self.touch(collector)
-        if collector.status != NodeStatus.PENDING:
+        if collector.status != NodeStatus.PENDING or self.splitting:
             return
-        if collector.blockers == 0 and self._split_done(collector):
+        if collector.blockers == 0 and split_done:
             self.fire(collector, None)
         elif collector.branch_active == 0 and collector.branch_failed > 0:
             self._fail_collector(collector)
 
-    def _split_done(self, collector: RunNode) -> bool:
-        splitter = self.plan.collector_splitter(collector.template_id)
-        return splitter is None or self.row(splitter).status == NodeStatus.COMPLETED
+    def _split_done_query(self, splitter: str | None) -> bool:
+        """Whether the split happened (status only: the row's output is the array).
+        Only reached for graphs saved before an outside node feeding a Collector was
+        refused."""
+        if splitter is None:
+            return True
+        if splitter in self.rows:
+            return self.rows[splitter].status == NodeStatus.COMPLETED
+        status = (
+            RunNode.objects.filter(run=self.run, node_id=splitter)
+            .values_list("status", flat=True)
+            .first()
+        )
+        return status == NodeStatus.COMPLETED
 
     def _fail_collector(self, collector: RunNode) -> None:
         splitter = self.plan.collector_splitter(collector.template_id)
@@ -291,6 +370,9 @@ class Step:
         if splitter is None:
             return []
         tails = self.plan.tails(splitter)
+        if not self.plan.members(splitter):
+            # Splitter -> Collector with nothing between: each branch is its element.
+            return list(self.row(splitter).output or [])
         self._flush()  # instances completed in this step must be visible to the query
         rows = (
             RunNode.objects.filter(run=self.run, template_id__in=tails)
@@ -320,12 +402,6 @@ class Step:
         return result
 
     # --- writing -------------------------------------------------------------------------
-    def _callback_timeout(self, node: RunNode) -> int:
-        value = self.plan.data(node.template_id).get("callbackTimeoutSeconds")
-        if isinstance(value, int | float) and value > 0:
-            return int(value)
-        return int(settings.WORKER_CALLBACK_TIMEOUT_SECONDS)
-
     def _flush(self) -> None:
         if self.new_rows:
             RunNode.objects.bulk_create(self.new_rows)
@@ -338,7 +414,7 @@ class Step:
     def finish(self) -> None:
         self._flush()
         run = self.run
-        before = run.status
+        before = self.status_before
         if run.status != RunStatus.CANCELLED:
             run.status = _run_status(run)
         settled = run.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
@@ -350,7 +426,18 @@ class Step:
         movement.apply(self, run_completed=just_completed)
         if self.to_dispatch:
             dispatch_defer(self.to_dispatch)
+        run.changed_nodes = self._changed_states()
         self._notify(status_changed=run.status != before)
+
+    def _changed_states(self) -> dict[str, dict[str, Any]]:
+        """States of the nodes this step changed (template nodes left out: their status
+        is a summary over every instance, which only a full read gives)."""
+        changed = dict(self.changed)
+        for node_id, _status in self.notices:
+            row = self.rows.get(node_id)
+            if row is not None and not (row.index is None and node_id in self.plan.member_of):
+                changed[node_id] = row_state(row)
+        return changed
 
     def _notify(self, *, status_changed: bool) -> None:
         run = self.run
@@ -372,6 +459,18 @@ class Step:
                 )
 
         transaction.on_commit(send)
+
+
+# What the instances of a template fired by a split all are, so its summary too.
+_FIRED_STATUS = {"worker": NodeStatus.RUNNING, "ux": NodeStatus.WAITING_FOR_USER}
+
+
+def callback_timeout(plan: Plan, template_id: str) -> int:
+    """Seconds a running Worker waits for its callback (`callbackTimeoutSeconds`)."""
+    value = plan.data(template_id).get("callbackTimeoutSeconds")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    return int(settings.WORKER_CALLBACK_TIMEOUT_SECONDS)
 
 
 def _run_status(run: Run) -> str:

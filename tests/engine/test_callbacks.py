@@ -79,7 +79,7 @@ def test_cancel_skips_pending_nodes_and_late_callbacks_are_recorded_not_applied(
     response = owner_client.post(f"/api/runs/{run['id']}/cancel/")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
-    assert response.json()["node_states"]["b"]["status"] == "skipped"
+    assert response.json()["changed_nodes"]["b"]["status"] == "skipped"
     late = callback(worker, "a", status="completed", output={"late": True})
     assert (late.status_code, late.json()) == (200, {"result": "ignored"})
     final = detail(owner_client, run["id"])

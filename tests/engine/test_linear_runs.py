@@ -26,7 +26,7 @@ def test_a_linear_run_walks_the_graph_with_signed_dispatches(owner, owner_client
     [sent] = worker.requests
     assert set(sent["body"]) == {"run_id", "node_id", "input", "config", "callback_url"}
     assert sent["body"]["input"] == {"name": "Ada"}
-    expected = hmac.new(settings.WORKER_SIGNING_SECRET.encode(), sent["raw"], hashlib.sha256)
+    expected = hmac.new(settings.WORKER_SECRETS[0].encode(), sent["raw"], hashlib.sha256)
     assert sent["headers"]["X-Stitch-Signature"] == "sha256=" + expected.hexdigest()
 
     assert callback(worker, "a", status="completed", output={"greeting": "hi"}).status_code == 200

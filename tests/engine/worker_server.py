@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,6 +16,10 @@ class WorkerServer:
         self.requests: list[dict[str, Any]] = []
         self.scripts: dict[str, list[tuple[int, Any]]] = defaultdict(list)
         self.replies: dict[str, tuple[int, Any]] = {}
+        # Seconds to wait before answering (a slow worker).
+        self.delay = 0.0
+        # Extra response headers (`Retry-After`, say) per node id.
+        self.headers: dict[str, dict[str, str]] = {}
         self.lock = threading.Lock()
         server = self
 
@@ -23,10 +28,16 @@ class WorkerServer:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 body = json.loads(raw or b"null")
                 code, reply = server.record(self.path, raw, body, dict(self.headers))
-                data = json.dumps(reply).encode()
+                if server.delay:
+                    time.sleep(server.delay)
+                # bytes are sent as they are (a body that is not JSON, or broken JSON)
+                data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                node_id = body.get("node_id", "") if isinstance(body, dict) else ""
+                for name, value in server.headers.get(node_id, {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -47,7 +58,9 @@ class WorkerServer:
     def record(self, path: str, raw: bytes, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
         node_id = body.get("node_id", "") if isinstance(body, dict) else ""
         with self.lock:
-            self.requests.append({"path": path, "raw": raw, "body": body, "headers": headers})
+            self.requests.append(
+                {"path": path, "raw": raw, "body": body, "headers": headers, "at": time.monotonic()}
+            )
             template = node_id.rsplit("_", 1)[0]
             for key in (node_id, template):
                 if self.scripts.get(key):

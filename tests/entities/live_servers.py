@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 import uvicorn
+from django.conf import settings
 from django.db import connection
 from websockets.sync.client import ClientConnection
 
@@ -79,6 +80,10 @@ def child_env(**extra: str) -> dict[str, str]:
         DATABASE_URL=database_url(),
         DJANGO_SETTINGS_MODULE="stitch.settings",
         DEBUG="true",
+        # The test process's secrets (tests/settings.py), so tokens and sessions
+        # minted on either side are valid on the other.
+        SECRET_KEY=settings.SECRET_KEY,
+        WORKER_SECRETS=",".join(settings.WORKER_SECRETS),
         **extra,
     )
     return env

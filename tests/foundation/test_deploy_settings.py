@@ -30,6 +30,7 @@ def production(**env: str) -> dict[str, str]:
     return {
         "DEBUG": "false",
         "SECRET_KEY": STRONG_KEY,
+        "WORKER_SECRETS": "w3Rk-" + STRONG_KEY[::-1],
         "DATABASE_URL": database_url(),
         "PUBLIC_BASE_URL": "https://stitch.example.com",
         **env,

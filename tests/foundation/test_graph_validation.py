@@ -254,3 +254,180 @@ def test_the_plan_counts_only_edges_between_executable_nodes() -> None:
     assert plan["entries"] == ["work"]
     assert plan["edges"] == {}
     assert "note" not in plan["nodes"]
+
+
+# --- canvas nodes are transparent (SPEC 3) ----------------------------------------------
+def note(node_id: str) -> dict[str, Any]:
+    return {"id": node_id, "type": "stickyNote", "position": {"x": 0, "y": 0}, "data": {}}
+
+
+def test_a_path_through_a_canvas_node_is_an_edge_between_its_ends() -> None:
+    graph = {
+        "nodes": [node("a"), note("note"), node("b")],
+        "edges": [edge("a", "note"), edge("note", "b")],
+    }
+    assert problems(graph) == []
+    plan = compile_plan(graph)
+    assert plan["entries"] == ["a"]
+    [(edge_id, planned)] = plan["edges"].items()
+    assert planned == {
+        "source": "a",
+        "target": "b",
+        "path": ["a-note", "note-b"],
+        "mappings": [],
+    }
+    assert plan["nodes"]["b"]["upstream"] == [edge_id]
+    assert plan["nodes"]["a"]["downstream"] == [edge_id]
+
+
+def test_chains_of_canvas_nodes_fan_out_and_in() -> None:
+    graph = {
+        "nodes": [node("a"), node("x"), note("n1"), note("n2"), node("b"), node("c")],
+        "edges": [
+            edge("a", "n1"),
+            edge("x", "n1"),
+            edge("n1", "n2"),
+            edge("n2", "b"),
+            edge("n2", "c"),
+        ],
+    }
+    assert problems(graph) == []
+    plan = compile_plan(graph)
+    assert sorted(plan["entries"]) == ["a", "x"]
+    pairs = sorted((e["source"], e["target"]) for e in plan["edges"].values())
+    assert pairs == [("a", "b"), ("a", "c"), ("x", "b"), ("x", "c")]
+
+
+def test_a_canvas_node_inside_a_split_is_part_of_the_branch() -> None:
+    graph = {
+        "nodes": [
+            node("s", "Splitter", arrayPath="$.items"),
+            note("n"),
+            node("w"),
+            node("c", "Collector"),
+        ],
+        "edges": [edge("s", "n"), edge("n", "w"), edge("w", "c")],
+    }
+    assert problems(graph) == []
+    plan = compile_plan(graph)
+    assert plan["splits"] == {"s": {"collector": "c", "members": ["w"]}}
+    assert plan["entries"] == ["s"]
+
+
+def test_a_canvas_node_feeding_nothing_executable_adds_no_edge() -> None:
+    graph = {
+        "nodes": [node("a"), note("n"), note("m")],
+        "edges": [edge("a", "n"), edge("m", "a")],
+    }
+    assert problems(graph) == []
+    assert compile_plan(graph)["edges"] == {}
+
+
+def test_two_paths_between_the_same_nodes_through_canvas_nodes_are_refused() -> None:
+    graph = {
+        "nodes": [node("a"), note("n"), node("b")],
+        "edges": [edge("a", "b"), edge("a", "n"), edge("n", "b")],
+    }
+    found = problems(graph)
+    assert len(found) == 1
+    assert found[0]["edge_id"] == "n-b"
+    assert "a" in found[0]["message"] and "b" in found[0]["message"]
+
+
+# --- refusals added to SPEC 3 -------------------------------------------------------------------
+def test_two_edges_with_the_same_source_and_target_are_refused() -> None:
+    graph = split_graph()
+    graph["edges"].append(edge("work", "collect", "again"))
+    assert problems(graph) == [
+        {
+            "message": "duplicate edge: work -> collect is already connected by edge work-collect",
+            "edge_id": "again",
+        }
+    ]
+
+
+def test_a_collector_reached_by_two_splitters_is_refused() -> None:
+    graph = {
+        "nodes": [
+            node("s1", "Splitter", arrayPath="$.a"),
+            node("s2", "Splitter", arrayPath="$.b"),
+            node("w1"),
+            node("w2"),
+            node("c", "Collector"),
+        ],
+        "edges": [edge("s1", "w1"), edge("s2", "w2"), edge("w1", "c"), edge("w2", "c")],
+    }
+    assert {"message": "Collector is reached by several Splitters (s1, s2)", "node_id": "c"} in (
+        problems(graph)
+    )
+
+
+def test_a_collector_reached_by_no_splitter_is_refused() -> None:
+    graph = {"nodes": [node("a"), node("c", "Collector")], "edges": [edge("a", "c")]}
+    assert problems(graph) == [
+        {"message": "Collector is not reached by any Splitter", "node_id": "c"}
+    ]
+    assert problems({"nodes": [node("c", "Collector")], "edges": []}) == [
+        {"message": "Collector is not reached by any Splitter", "node_id": "c"}
+    ]
+
+
+def test_a_node_outside_the_split_feeding_its_collector_is_refused() -> None:
+    graph = split_graph(node("outside"))
+    graph["edges"].append(edge("outside", "collect"))
+    assert problems(graph) == [
+        {
+            "message": "outside is outside the split of split and cannot feed its Collector",
+            "node_id": "outside",
+            "edge_id": "outside-collect",
+        }
+    ]
+
+
+def test_a_node_upstream_of_the_splitter_feeding_its_collector_is_refused() -> None:
+    graph = split_graph(node("start"))
+    graph["edges"] += [edge("start", "split"), edge("start", "collect")]
+    found = problems(graph)
+    assert [p.get("edge_id") for p in found] == ["start-collect"]
+
+
+def test_an_array_path_that_does_not_parse_is_refused() -> None:
+    graph = split_graph()
+    graph["nodes"][0]["data"]["arrayPath"] = "$.items[?("
+    [found] = problems(graph)
+    assert found["node_id"] == "split"
+    assert "arrayPath" in found["message"]
+
+
+def test_an_edge_mapping_that_does_not_parse_is_refused() -> None:
+    graph = {
+        "nodes": [node("a"), node("b"), node("c")],
+        "edges": [
+            {**edge("a", "b"), "data": {"mapping": {"ok": "$.x", "bad": "$.[[", "lit": "y"}}},
+            {**edge("b", "c"), "data": {"mapping": ["$.x"]}},
+        ],
+    }
+    found = problems(graph)
+    assert [p["edge_id"] for p in found] == ["a-b", "b-c"]
+    assert "bad" in found[0]["message"]
+    assert "must be an object" in found[1]["message"]
+
+
+def test_a_split_with_wildcard_and_filter_paths_is_accepted() -> None:
+    for path in ("$.items[*]", "$.orders[?(@.qty > 1)]", "items", "$..sku"):
+        graph = split_graph()
+        graph["nodes"][0]["data"]["arrayPath"] = path
+        assert problems(graph) == [], path
+
+
+def test_mappings_along_a_path_through_canvas_nodes_are_kept_in_order() -> None:
+    graph = {
+        "nodes": [node("a"), note("n"), node("b")],
+        "edges": [
+            {**edge("a", "n"), "data": {"mapping": {"v": "$.x"}}},
+            {**edge("n", "b"), "data": {"mapping": {"w": "$.v"}}},
+        ],
+    }
+    assert problems(graph) == []
+    [planned] = compile_plan(graph)["edges"].values()
+    assert planned["mappings"] == [{"v": "$.x"}, {"w": "$.v"}]

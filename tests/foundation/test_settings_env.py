@@ -73,7 +73,8 @@ def test_database_urls_are_parsed_and_others_refused() -> None:
 
 
 def _settings_import(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    unset = {"DEBUG", "SECRET_KEY", "WORKER_SECRETS"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean.update(DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused", **env)
     return subprocess.run(
         [sys.executable, "-c", "import stitch.settings"],
@@ -89,7 +90,8 @@ def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
     result = _settings_import(DEBUG="false")
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
-    assert _settings_import(DEBUG="false", SECRET_KEY="x" * 50).returncode == 0
+    production = {"SECRET_KEY": "x" * 50, "WORKER_SECRETS": "w" * 40}
+    assert _settings_import(DEBUG="false", **production).returncode == 0
 
 
 def test_a_typo_in_a_setting_stops_start_up() -> None:
