@@ -84,8 +84,8 @@ def child_env(**extra: str) -> dict[str, str]:
         # minted on either side are valid on the other.
         SECRET_KEY=settings.SECRET_KEY,
         WORKER_SECRETS=",".join(settings.WORKER_SECRETS),
-        **extra,
     )
+    env.update(extra)
     return env
 
 
