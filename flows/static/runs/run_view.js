@@ -137,9 +137,6 @@ function poll() {
   if (!settled) setTimeout(poll, 3000);
 }
 
-// A small graph drawn at full width would show nodes the size of the screen.
-const viewBox = svg.viewBox.baseVal;
-if (viewBox && viewBox.width) svg.style.maxWidth = `${Math.max(viewBox.width * 1.5, 480)}px`;
 apply(JSON.parse(document.getElementById("run-state").textContent));
 if (selected) nodeGroup(selected.replace(/_\d+$/, ""))?.classList.add("selected") || nodeGroup(selected)?.classList.add("selected");
 liveSocket({
