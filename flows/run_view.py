@@ -16,6 +16,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count
 
 from entities.picture import canvas_picture
+from flows import engine
 from flows.engine.plan import Plan, plan_for
 from flows.models import Flow, NodeStatus, Run, RunNode, RunStatus
 
@@ -33,15 +34,8 @@ SETTLED = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}
 
 
 def summary_status(counts: dict[str, int]) -> str:
-    """A template node's status from its instances' (SPEC 4)."""
-    for status in (NodeStatus.FAILED, NodeStatus.RUNNING, NodeStatus.WAITING_FOR_USER):
-        if counts.get(status):
-            return status
-    if counts.get(NodeStatus.PENDING):
-        return NodeStatus.PENDING
-    if counts and all(s == NodeStatus.COMPLETED for s, n in counts.items() if n):
-        return NodeStatus.COMPLETED
-    return NodeStatus.SKIPPED
+    """A template node's status from its instances' counts (the engine's SPEC 4 rule)."""
+    return engine.summary(status for status, n in counts.items() if n)
 
 
 def breakdown(counts: dict[str, int]) -> str:
