@@ -12,15 +12,17 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from stitch.bodylimit import BodyLimitMiddleware  # noqa: E402
 from stitch.lifespan import LifespanApp  # noqa: E402
 from stitch.routing import websocket_urlpatterns  # noqa: E402
 
 # LifespanApp answers the "lifespan" scope (starting the in-process job worker when
-# RUN_JOBS_IN_WEB) and hands every other scope to the router.
+# RUN_JOBS_IN_WEB) and hands every other scope to the router. BodyLimitMiddleware refuses
+# a body over its route's limit while it arrives (Django would read it all first).
 application = LifespanApp(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": BodyLimitMiddleware(django_asgi_app),
             "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
         }
     )

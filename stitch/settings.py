@@ -253,6 +253,12 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # Adds the worker middleware that gives each job's log lines its request id and ids.
 PROCRASTINATE_ON_APP_READY = "stitch.logs.on_app_ready"
 
+# --- Request bodies -------------------------------------------------------------
+# Largest body of any route without a limit of its own (the webhook intake and media
+# uploads have theirs), refused while it arrives by stitch.bodylimit. Graphs and worker
+# callbacks are the largest ordinary bodies; 10 MiB leaves room for big fan-outs.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+
 # --- Webhooks -------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
 WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = env_int("WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300)
