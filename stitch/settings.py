@@ -261,7 +261,9 @@ REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 10 * 1024 * 1024, min
 
 # --- Webhooks -------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
-WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = env_int("WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300)
+# Accepted clock skew of signed webhooks, both ways. At least 1: a negative window
+# refuses everything, and the Stripe SDK reads 0 as "do not check the timestamp".
+WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = env_int("WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS", 300, minimum=1)
 # Events still pending/processing this long after receipt/claim are treated as left
 # behind by a crash and processed again by the periodic sweep (processing takes ms).
 WEBHOOK_RECOVERY_AFTER_SECONDS = env_int("WEBHOOK_RECOVERY_AFTER_SECONDS", 60, minimum=1)
