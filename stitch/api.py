@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -69,6 +70,38 @@ def limit_to_owned_flows(serializer: serializers.Serializer, *field_names: str) 
         field = serializer.fields[name]
         assert isinstance(field, serializers.PrimaryKeyRelatedField)
         field.queryset = owned
+
+
+class FieldSelectionMixin:
+    """`?fields=a,b` on GET: answer only those fields of each object (400 naming `fields`
+    for a name the representation does not have). Lets a client keep big lists small."""
+
+    request: Any
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        serializer = super().get_serializer(*args, **kwargs)  # type: ignore[misc]
+        requested = self.request.query_params.get("fields") if self.request else None
+        if requested is None or self.request.method != "GET":
+            return serializer
+        target: Any = (
+            serializer.child if isinstance(serializer, serializers.ListSerializer) else serializer
+        )
+        names = [name.strip() for name in requested.split(",") if name.strip()]
+        unknown = [name for name in names if name not in target.fields]
+        if not names or unknown:
+            choices = ", ".join(target.fields)
+            raise ValidationError({"fields": [f"Choose fields among: {choices}."]})
+        for name in list(target.fields):
+            if name not in names:
+                target.fields.pop(name)
+        return serializer
+
+
+FIELDS_PARAMETER = OpenApiParameter(
+    "fields",
+    str,
+    description="Comma-separated fields to return (default: all of this representation).",
+)
 
 
 class OwnedQuerysetMixin:

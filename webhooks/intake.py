@@ -7,6 +7,7 @@ stores; mapping, entities and runs happen in the background job.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,10 @@ from django.views.decorators.http import require_POST
 from stitch import jsondata, observe
 from webhooks import services, signatures
 from webhooks.models import WebhookConfig
+
+# Stripe, Svix and Typeform ids are about 30 characters, a Calendly invitee URI about 100;
+# 500 stays far below what the btree index on (config, provider_event_id) can hold.
+MAX_PROVIDER_EVENT_ID_LENGTH = 500
 
 
 class Refused(Exception):
@@ -79,25 +84,55 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class ProviderId:
+    value: str
+    where: str  # the payload path or header it came from, named in errors
+
+
+def _found(value: str | None, where: str) -> ProviderId | None:
+    return ProviderId(value, where) if value else None
+
+
 def provider_event_id(
     *, source: str, headers: Mapping[str, str], payload: dict[str, Any]
-) -> str | None:
+) -> ProviderId | None:
     """The provider's id of this delivery (SPEC 7.4); None when it sent none."""
     scheme = signatures.scheme_for(source)
-    if scheme is signatures.STRIPE:
-        return _scalar(payload.get("id"))
     if scheme is signatures.STANDARD:
-        return _scalar(headers.get("webhook-id"))
+        return _found(_scalar(headers.get("webhook-id")), "webhook-id")
     if scheme is signatures.TYPEFORM:
-        return _scalar(payload.get("event_id"))
+        return _found(_scalar(payload.get("event_id")), "event_id")
     if scheme is signatures.CALENDLY:
         # Calendly sends no delivery id; an invitee's URI plus the event name
         # (invitee.created / invitee.canceled) identifies one notification.
         inner = payload.get("payload")
         uri = _scalar(inner.get("uri")) if isinstance(inner, dict) else None
         event = _scalar(payload.get("event"))
-        return f"{uri}/{event}" if uri and event else None
-    return _scalar(headers.get("X-Webhook-Id")) or _scalar(payload.get("id"))
+        return _found(f"{uri}/{event}" if uri and event else None, "payload.uri")
+    signed = _found(_scalar(payload.get("id")), "id")
+    if scheme is signatures.STRIPE or signed:
+        return signed
+    # Generic without a body id: the header, which the signature does not cover, so a
+    # captured delivery could be replayed under a new one. The signed `id` comes first.
+    return _found(_scalar(headers.get("X-Webhook-Id")), "X-Webhook-Id")
+
+
+def _checked_provider_id(provider_id: ProviderId | None) -> str | None:
+    if provider_id is None:
+        return None
+    if len(provider_id.value) > MAX_PROVIDER_EVENT_ID_LENGTH:
+        # Past a few KB the unique index cannot hold it at all (PostgreSQL refuses the
+        # row); no provider's ids come near this.
+        raise Refused(
+            400,
+            {
+                provider_id.where: [
+                    f"Provider event id is longer than {MAX_PROVIDER_EVENT_ID_LENGTH} characters."
+                ]
+            },
+        )
+    return provider_id.value
 
 
 @csrf_exempt
@@ -113,15 +148,18 @@ def webhook_intake(request: HttpRequest, endpoint_slug: str) -> JsonResponse:
     try:
         _authenticate(config, request.headers, body)
     except signatures.SignatureError as exc:
-        services.webhook_event_refuse(config=config, payload=payload, error=f"signature: {exc}")
+        services.webhook_event_refuse(
+            config=config, body=body, payload=payload, error=f"signature: {exc}"
+        )
         refusal = JsonResponse({"detail": f"Invalid webhook signature: {exc}."}, status=401)
         return observe.webhook_answered(config, refusal, reason=f"signature: {exc}")
+    found = provider_event_id(source=config.source, headers=request.headers, payload=payload)
+    try:
+        provider_id = _checked_provider_id(found)
+    except Refused as refused:
+        return observe.webhook_answered(config, refused.response, reason="provider event id")
     event, created = services.webhook_event_accept(
-        config=config,
-        payload=payload,
-        provider_event_id=provider_event_id(
-            source=config.source, headers=request.headers, payload=payload
-        ),
+        config=config, payload=payload, provider_event_id=provider_id
     )
     answer = JsonResponse(
         {"event_id": str(event.id), "status": event.status}, status=202 if created else 200

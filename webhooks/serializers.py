@@ -78,7 +78,9 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         return bool(config.secret)
 
 
-class WebhookEventSerializer(serializers.ModelSerializer):
+class WebhookEventListSerializer(serializers.ModelSerializer):
+    """An event in lists: everything but the payload (up to 1 MiB each; detail view)."""
+
     webhook_config_id = serializers.UUIDField(read_only=True)
     entity_id = serializers.UUIDField(read_only=True)
     workflow_run_id = serializers.UUIDField(read_only=True)
@@ -90,7 +92,6 @@ class WebhookEventSerializer(serializers.ModelSerializer):
             "webhook_config_id",
             "provider_event_id",
             "received_at",
-            "payload",
             "entity_id",
             "workflow_run_id",
             "status",
@@ -98,4 +99,12 @@ class WebhookEventSerializer(serializers.ModelSerializer):
             "processed_at",
             "accepted",
         ]
+        read_only_fields = fields
+
+
+class WebhookEventSerializer(WebhookEventListSerializer):
+    """An event with its payload (detail view, replay)."""
+
+    class Meta(WebhookEventListSerializer.Meta):
+        fields = [*WebhookEventListSerializer.Meta.fields, "payload"]
         read_only_fields = fields

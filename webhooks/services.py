@@ -66,14 +66,29 @@ def webhook_event_accept(
     return event, True
 
 
+# A refused delivery is kept for the audit trail, but anyone can send one: the first
+# 64 KiB tell what it was without letting strangers fill the table (SPEC 7.2).
+REFUSED_BODY_KEEP_BYTES = 64 * 1024
+
+
+def _refused_payload(body: bytes, payload: dict[str, Any]) -> dict[str, Any]:
+    if len(body) <= REFUSED_BODY_KEEP_BYTES:
+        return payload
+    # The body passed the JSON reader: UTF-8 without NUL, so its start is storable text
+    # (a character cut in half at the end is dropped).
+    excerpt = body[:REFUSED_BODY_KEEP_BYTES].decode("utf-8", errors="ignore")
+    return {"truncated": True, "size": len(body), "excerpt": excerpt}
+
+
 def webhook_event_refuse(
-    *, config: WebhookConfig, payload: dict[str, Any], error: str
+    *, config: WebhookConfig, body: bytes, payload: dict[str, Any], error: str
 ) -> WebhookEvent:
-    """Log a refused delivery. It never claims the provider's event id, so a forged copy
-    sent first cannot make the real delivery look like a repeat."""
+    """Log a refused delivery (at most its first REFUSED_BODY_KEEP_BYTES). It never claims
+    the provider's event id, so a forged copy sent first cannot make the real delivery
+    look like a repeat."""
     return WebhookEvent.objects.create(
         webhook_config=config,
-        payload=payload,
+        payload=_refused_payload(body, payload),
         provider_event_id=None,
         status=FAILED,
         accepted=False,

@@ -2,16 +2,20 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from stitch.api import OwnedQuerysetMixin
+from stitch.api import FIELDS_PARAMETER, FieldSelectionMixin, OwnedQuerysetMixin
 from webhooks import services
 from webhooks.models import WebhookConfig, WebhookEvent, WebhookEventStatus
-from webhooks.serializers import WebhookConfigSerializer, WebhookEventSerializer
+from webhooks.serializers import (
+    WebhookConfigSerializer,
+    WebhookEventListSerializer,
+    WebhookEventSerializer,
+)
 
 
 class WebhookConfigViewSet(OwnedQuerysetMixin, viewsets.ModelViewSet):
@@ -34,15 +38,30 @@ class WebhookEventFilter(filters.FilterSet):
         fields = ["webhook_config_id", "status", "since", "until"]
 
 
+@extend_schema_view(
+    list=extend_schema(parameters=[FIELDS_PARAMETER]),
+    retrieve=extend_schema(parameters=[FIELDS_PARAMETER]),
+)
 class WebhookEventViewSet(
-    OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    FieldSelectionMixin,
+    OwnedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = WebhookEventSerializer
     owner_field = "webhook_config__canvas__owner"
     filterset_class = WebhookEventFilter
 
     def get_queryset(self) -> QuerySet[WebhookEvent]:
-        return self.scope(WebhookEvent.objects.all())
+        events = self.scope(WebhookEvent.objects.all())
+        # Lists never show payloads: do not even read them (they can be 1 MiB each).
+        return events.defer("payload") if self.action == "list" else events
+
+    def get_serializer_class(self) -> type[WebhookEventListSerializer]:
+        if self.action == "list":
+            return WebhookEventListSerializer
+        return WebhookEventSerializer
 
     @extend_schema(request=None, responses={202: WebhookEventSerializer})
     @action(detail=True, methods=["post"])

@@ -13,7 +13,7 @@ from django.test import Client
 
 from entities.models import Entity, JourneyEvent
 from flows.models import Run
-from tests.webhooks.conftest import body_of, sample_payload, signed_post
+from tests.webhooks.conftest import body_of, generic_header, post, sample_payload, signed_post
 from webhooks.models import WebhookConfig, WebhookEvent
 from webhooks.services import webhook_event_process
 
@@ -89,17 +89,65 @@ def test_each_provider_id_field_identifies_a_delivery(source: str, make_config: 
     assert signed_post(Client(), config, other).status_code == 202
 
 
+def generic_post(config: WebhookConfig, payload: dict, webhook_id: str | None) -> Any:
+    body = body_of(payload)
+    assert config.secret
+    headers = generic_header(config.secret, body)
+    if webhook_id is not None:
+        headers["X-Webhook-Id"] = webhook_id
+    return post(Client(), config, body, headers)
+
+
 @pytest.mark.django_db
-def test_generic_prefers_the_x_webhook_id_header(make_config: MakeConfig) -> None:
-    config = make_config("generic", secret=None, require_signature=False)
-    url = f"/api/webhooks/{config.endpoint_slug}/"
-    body = body_of({"id": "body-id", "customer": {}})
-    kwargs: dict[str, Any] = {"content_type": "application/json"}
-    one = Client().post(url, body, headers={"X-Webhook-Id": "hdr-1"}, **kwargs)
-    two = Client().post(url, body, headers={"X-Webhook-Id": "hdr-2"}, **kwargs)
-    three = Client().post(url, body, headers={"X-Webhook-Id": "hdr-1"}, **kwargs)
-    assert (one.status_code, two.status_code, three.status_code) == (202, 202, 200)
+def test_generic_uses_the_signed_body_id_before_the_unsigned_header(
+    make_config: MakeConfig,
+) -> None:
+    # SPEC 7.4: the header is not covered by the signature. Whoever holds one captured
+    # delivery must not be able to replay it as new by changing X-Webhook-Id.
+    config = make_config("generic")
+    payload = {"id": "body-id", "customer": {}}
+    one = generic_post(config, payload, "hdr-1")
+    replayed = generic_post(config, payload, "hdr-2")
+    assert (one.status_code, replayed.status_code) == (202, 200)
+    assert replayed.json()["event_id"] == one.json()["event_id"]
+    assert WebhookEvent.objects.get().provider_event_id == "body-id"
+
+
+@pytest.mark.django_db
+def test_generic_falls_back_to_the_x_webhook_id_header_without_a_body_id(
+    make_config: MakeConfig,
+) -> None:
+    config = make_config("generic")
+    one = generic_post(config, {"customer": {}}, "hdr-1")
+    two = generic_post(config, {"customer": {}}, "hdr-2")
+    again = generic_post(config, {"customer": {}}, "hdr-1")
+    assert (one.status_code, two.status_code, again.status_code) == (202, 202, 200)
     assert WebhookEvent.objects.get(pk=one.json()["event_id"]).provider_event_id == "hdr-1"
+
+
+LONG = "x" * 3000  # past the btree limit of the (config, provider_event_id) index
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("source", "payload", "msg_id", "field"),
+    [
+        ("stripe", {"id": LONG}, "m", "id"),
+        ("standard", {}, LONG, "webhook-id"),
+        ("typeform", {"event_id": LONG}, "m", "event_id"),
+        ("calendly", {"event": "invitee.created", "payload": {"uri": LONG}}, "m", "payload.uri"),
+        ("generic", {"id": LONG}, "m", "id"),
+    ],
+)
+def test_a_provider_event_id_too_long_for_its_index_is_400_naming_it(
+    source: str, payload: dict, msg_id: str, field: str, make_config: MakeConfig
+) -> None:
+    config = make_config(source)
+    response = signed_post(Client(), config, payload | {"customer": {}}, msg_id=msg_id)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert "500 characters" in response.json()[field][0]
+    assert not WebhookEvent.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

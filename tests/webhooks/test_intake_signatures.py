@@ -208,3 +208,23 @@ def test_a_forged_copy_does_not_block_the_real_delivery(make_config: MakeConfig)
     real = signed_post(Client(), config, payload)
     assert real.status_code == 202
     assert WebhookEvent.objects.get(accepted=True).provider_event_id == "evt_real"
+
+
+def test_a_refused_delivery_keeps_only_the_first_64_kib_of_its_body(
+    make_config: MakeConfig,
+) -> None:
+    config = make_config("stripe")
+    body = body_of(sample_payload("stripe") | {"padding": "x" * 900_000})
+    response = post(Client(), config, body, {"Stripe-Signature": "t=1,v1=00"})
+    event = assert_refused_and_logged(response, config)
+    assert event.payload["truncated"] is True
+    assert event.payload["size"] == len(body)
+    assert len(event.payload["excerpt"].encode()) == 64 * 1024
+    assert body.decode().startswith(event.payload["excerpt"])
+
+
+def test_a_small_refused_delivery_is_kept_whole(make_config: MakeConfig) -> None:
+    config = make_config("stripe")
+    payload = sample_payload("stripe")
+    response = post(Client(), config, body_of(payload), {"Stripe-Signature": "t=1,v1=00"})
+    assert assert_refused_and_logged(response, config).payload == payload
