@@ -267,6 +267,9 @@ WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = env_int("WEBHOOK_TIMESTAMP_TOLERANCE_SECON
 # Events still pending/processing this long after receipt/claim are treated as left
 # behind by a crash and processed again by the periodic sweep (processing takes ms).
 WEBHOOK_RECOVERY_AFTER_SECONDS = env_int("WEBHOOK_RECOVERY_AFTER_SECONDS", 60, minimum=1)
+# An event whose processing kept failing for a passing reason (deadlock, timeout, the
+# database restarting) is marked failed after this many attempts; replay starts again.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
 
 # --- Media and storage ----------------------------------------------------------
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)

@@ -101,6 +101,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "webhook_config",
         "provider_event_id",
         "status",
+        "attempts",
         "accepted",
         "received_at",
         "processed_at",
@@ -115,6 +116,10 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # events only come in through the endpoint
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEvent]:
+        # Payloads (up to 1 MiB each) are read only where shown: on the change page.
+        return super().get_queryset(request).defer("payload")
 
     @admin.action(description="Replay selected events (asks first, says how many)")
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> Any:

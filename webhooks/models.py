@@ -93,6 +93,10 @@ class WebhookEvent(models.Model):
     # When a job last claimed the event (pending -> processing). A claim older than
     # WEBHOOK_RECOVERY_AFTER_SECONDS belongs to a crashed worker and may be taken over.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Processing attempts since receipt (or the last replay), counted before each attempt
+    # in a statement of its own so a crash or a rollback cannot undo it: past
+    # WEBHOOK_MAX_ATTEMPTS the event is failed instead of tried forever.
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "stitch_webhook_events"

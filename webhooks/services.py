@@ -8,9 +8,10 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
-from django.db.utils import InterfaceError, OperationalError
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -20,6 +21,7 @@ from flows.engine import run_start
 from flows.engine.jobs import defer_on_django
 from flows.models import Run
 from stitch import observe, recovery
+from stitch.dberrors import first_line, is_transient
 from stitch.errors import FieldError
 from stitch.models import User
 from webhooks import tasks
@@ -191,6 +193,8 @@ def _readable(exc: Exception) -> str:
         return f"entity_mapping.{exc}"
     if isinstance(exc, FieldError):
         return f"{exc.field}: {exc.message}"
+    if isinstance(exc, DatabaseError):
+        return f"database refused the event's data: {first_line(exc)}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -208,14 +212,50 @@ def _finish(
     return event
 
 
+def _attempt_count(event_id: Any) -> bool:
+    """Count an attempt on an event waiting to be processed; False when there is none.
+
+    Its own statement, committed before processing starts: the processing transaction
+    rolls back on a crash or an outage, the count must not (SPEC 7.5: bounded attempts).
+    A copy of the job waits here on the row lock of one processing it, then matches
+    nothing.
+    """
+    claimable = Q(status=PENDING) | Q(status=PROCESSING, claimed_at__lt=_stale_before())
+    counted = WebhookEvent.objects.filter(claimable, pk=event_id, accepted=True).update(
+        attempts=F("attempts") + 1
+    )
+    return counted == 1
+
+
+def _gave_up(event: WebhookEvent) -> str:
+    last = event.error or "none recorded (the process handling it stopped)"
+    return f"gave up after {event.attempts - 1} attempts; last error: {last}"
+
+
+def _note_attempt_error(event_id: Any, exc: Exception) -> None:
+    """Keep the reason of a failed attempt on the waiting event (best effort: the
+    database may be what failed)."""
+    try:
+        WebhookEvent.objects.filter(pk=event_id, status=PENDING).update(
+            error=f"attempt failed: {type(exc).__name__}: {first_line(exc)}"
+        )
+    except DatabaseError:
+        logger.warning("could not record the failed attempt of webhook event %s", event_id)
+
+
 def webhook_event_process(*, event_id: Any) -> WebhookEvent | None:
     """Turn a stored event into an entity on the entry edge and a run of the workflow.
 
     One transaction holds the claim, everything written (entity, journey event, run and
     its dispatch jobs) and the outcome: a crash rolls all of it back and leaves the event
     pending for the next attempt, so no half result and no duplicate can ever exist.
-    Returns None when the event is not (or no longer) pending.
+    A passing database error propagates (the queue retries); anything else, including
+    data the database refuses, fails the event with the reason. Past
+    WEBHOOK_MAX_ATTEMPTS attempts the event fails too. Returns None when the event is
+    not (or no longer) waiting to be processed.
     """
+    if not _attempt_count(event_id):
+        return None
     try:
         with transaction.atomic():
             # The claim's UPDATE also row-locks the event until commit: a copy of this job
@@ -225,16 +265,23 @@ def webhook_event_process(*, event_id: Any) -> WebhookEvent | None:
             event = WebhookEvent.objects.select_related(
                 "webhook_config__workflow", "webhook_config__canvas"
             ).get(pk=event_id)
-            entity, run = _event_apply(event)
-            finished = _finish(event, status=COMPLETED, entity=entity, run=run)
-        observe.webhook_processed(finished)
-        return finished
-    except (OperationalError, InterfaceError):
-        raise  # the database is away: the event stayed pending and the queue retries
+            if event.attempts > settings.WEBHOOK_MAX_ATTEMPTS:
+                finished = _finish(event, status=FAILED, error=_gave_up(event))
+            else:
+                entity, run = _event_apply(event)
+                finished = _finish(event, status=COMPLETED, entity=entity, run=run)
     except Exception as exc:
-        if not isinstance(exc, MappingError | FieldError):
+        if is_transient(exc):
+            _note_attempt_error(event_id, exc)
+            raise  # the event is pending again; the job's retry (or the sweep) comes back
+        if not isinstance(exc, MappingError | FieldError | DatabaseError):
             logger.exception("webhook event %s failed", event_id)
         return _fail(event_id, _readable(exc))
+    if finished.status == COMPLETED:
+        observe.webhook_processed(finished)
+    else:
+        observe.webhook_failed(finished)
+    return finished
 
 
 def _fail(event_id: Any, error: str) -> WebhookEvent | None:
@@ -265,36 +312,42 @@ def webhook_event_replay(*, event_id: UUID) -> WebhookEvent:
             "event", "this delivery was refused (invalid signature) and cannot be replayed"
         )
     event.status, event.error, event.processed_at, event.claimed_at = PENDING, None, None, None
-    event.save(update_fields=["status", "error", "processed_at", "claimed_at"])
+    event.attempts = 0
+    event.save(update_fields=["status", "error", "processed_at", "claimed_at", "attempts"])
     defer_on_django(tasks.process_event, {"event_id": str(event.id)})
     return event
 
 
-def _event_ids_with_live_jobs() -> set[str]:
-    jobs = ProcrastinateJob.objects.filter(
-        task_name=tasks.PROCESS_TASK, status__in=["todo", "doing"]
+def _live_job_for_event() -> Exists:
+    """A queued or running processing job for the outer event (OuterRef("pk"))."""
+    jobs = ProcrastinateJob.objects.annotate(event_id=KT("args__event_id")).filter(
+        task_name=tasks.PROCESS_TASK,
+        status__in=["todo", "doing"],
+        event_id=Cast(OuterRef("pk"), output_field=TextField()),
     )
-    return {str(v) for v in jobs.values_list("args__event_id", flat=True)}
+    return Exists(jobs)
 
 
 @transaction.atomic
 def webhook_events_recover(*, limit: int = 500) -> list[UUID]:
     """Defer a new job for each event stuck in pending/processing past the recovery delay
     whose job is gone or failed (a job still queued or running is left to the queue and
-    its stalled-job recovery). Processing is idempotent, so a spare job is harmless."""
+    its stalled-job recovery). Processing is idempotent, so a spare job is harmless.
+
+    Events that still have a live job are filtered out before the limit is applied:
+    otherwise `limit` old events waiting on their retries would fill every sweep and
+    keep every other stuck event from coming back.
+    """
     stale = _stale_before()
-    stuck = list(
+    orphans = list(
         WebhookEvent.objects.filter(accepted=True)
         .filter(
             Q(status=PENDING, received_at__lt=stale) | Q(status=PROCESSING, claimed_at__lt=stale)
         )
+        .filter(~_live_job_for_event())
         .order_by("received_at")
         .values_list("id", flat=True)[:limit]
     )
-    if not stuck:
-        return []
-    live = _event_ids_with_live_jobs()
-    orphans = [event_id for event_id in stuck if str(event_id) not in live]
     if orphans:
         defer_on_django(tasks.process_event, *({"event_id": str(i)} for i in orphans))
         logger.warning("re-queued %d stuck webhook events", len(orphans))
