@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from stitch.models import TimestampedModel
+from webhooks.slugs import endpoint_slug_generate
 
 
 class WebhookSource(models.TextChoices):
@@ -26,7 +27,8 @@ class WebhookConfig(TimestampedModel):
     name = models.TextField()
     # Free text as in the seed; unknown sources are verified with the generic scheme.
     source = models.TextField()
-    endpoint_slug = models.TextField(unique=True)
+    # Unguessable unless an operator sets one in the admin (webhooks/slugs.py).
+    endpoint_slug = models.TextField(unique=True, default=endpoint_slug_generate)
     secret = models.TextField(null=True, blank=True)
     require_signature = models.BooleanField(default=True, db_default=True)
     workflow = models.ForeignKey(

@@ -6,8 +6,9 @@ from rest_framework import serializers
 
 from flows.models import Flow
 from stitch.api import limit_to_owned_flows
+from webhooks import slugs
 from webhooks.models import WebhookConfig, WebhookEvent
-from webhooks.validation import webhook_config_problems
+from webhooks.validation import SLUG_RE, webhook_config_problems
 
 # Model field -> request field, for errors found by the shared config checks.
 _REQUEST_NAMES = {"canvas": "canvas_id", "workflow": "workflow_id"}
@@ -22,6 +23,8 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         write_only=True, required=False, allow_null=True, allow_blank=True
     )
     has_secret = serializers.SerializerMethodField()
+    # Optional, and no uniqueness check on the given value: see _slug.
+    endpoint_slug = serializers.CharField(required=False)
     endpoint_url = serializers.CharField(read_only=True)
 
     class Meta:
@@ -53,6 +56,8 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
         if attrs.get("secret") == "":
             attrs["secret"] = None  # an empty secret means "no secret", never a signing key
         instance = self.instance
+        if "endpoint_slug" in attrs:
+            attrs["endpoint_slug"] = _slug(attrs["endpoint_slug"], instance)
 
         def current(name: str) -> Any:
             return attrs[name] if name in attrs else getattr(instance, name, None)
@@ -76,6 +81,24 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
 
     def get_has_secret(self, config: WebhookConfig) -> bool:
         return bool(config.secret)
+
+
+def _slug(chosen: str, instance: WebhookConfig | None) -> str:
+    """The slug to store for a requested one: unchanged when it is the config's own,
+    else the name followed by a random part, so it never collides with (and so never
+    reveals) another user's slug."""
+    if instance is not None and chosen == instance.endpoint_slug:
+        return chosen
+    if not SLUG_RE.match(chosen) or len(chosen) > slugs.CHOSEN_MAX_LENGTH:
+        raise serializers.ValidationError(
+            {
+                "endpoint_slug": [
+                    f"Use 1-{slugs.CHOSEN_MAX_LENGTH} letters, digits, '-' or '_' "
+                    "(a random part is added to it), or leave it out to get a random one."
+                ]
+            }
+        )
+    return slugs.endpoint_slug_from(chosen)
 
 
 class WebhookEventListSerializer(serializers.ModelSerializer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -40,7 +41,7 @@ def test_a_valid_config_is_created_with_its_url_and_without_its_secret(
     response = owner_client.post("/api/webhook-configs/", config_body(owner), format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["endpoint_url"].endswith("/api/webhooks/stripe-checkouts/")
+    assert body["endpoint_url"].endswith(f"/api/webhooks/{body['endpoint_slug']}/")
     assert body["endpoint_url"].startswith("http")
     assert "secret" not in body and body["has_secret"] is True
     assert WebhookConfig.objects.get().secret == "whsec_abc"
@@ -104,11 +105,65 @@ def test_another_users_workflow_or_canvas_is_refused(
     assert response.status_code == 400 and "canvas_id" in response.json()
 
 
-def test_the_endpoint_slug_is_unique(owner: User, owner_client: APIClient) -> None:
-    WebhookConfigFactory.create(endpoint_slug="taken")
-    response = owner_client.post(
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+def test_a_config_without_a_slug_gets_an_unguessable_one(
+    owner: User, owner_client: APIClient
+) -> None:
+    slugs = set()
+    for _ in range(2):
+        body = config_body(owner)
+        del body["endpoint_slug"]
+        response = owner_client.post("/api/webhook-configs/", body, format="json")
+        assert response.status_code == 201, response.content
+        slug = response.json()["endpoint_slug"]
+        assert SLUG.match(slug) and len(slug) >= 24
+        assert response.json()["endpoint_url"].endswith(f"/api/webhooks/{slug}/")
+        slugs.add(slug)
+    assert len(slugs) == 2
+
+
+def test_a_chosen_slug_becomes_the_readable_start_of_an_unguessable_one(
+    owner: User, owner_client: APIClient
+) -> None:
+    response = owner_client.post("/api/webhook-configs/", config_body(owner), format="json")
+    slug = response.json()["endpoint_slug"]
+    assert slug.startswith("stripe-checkouts-") and len(slug) >= len("stripe-checkouts-") + 16
+    assert SLUG.match(slug)
+
+
+def test_a_slug_another_user_owns_is_not_revealed(
+    owner: User, other: User, owner_client: APIClient
+) -> None:
+    theirs = WebhookConfigFactory.create(
+        canvas=CanvasFactory.create(owner=other), endpoint_slug="taken"
+    )
+    free = owner_client.post(
+        "/api/webhook-configs/", config_body(owner, endpoint_slug="free"), format="json"
+    )
+    taken = owner_client.post(
         "/api/webhook-configs/", config_body(owner, endpoint_slug="taken"), format="json"
     )
+    # Same answer either way: nothing tells the caller that "taken" exists.
+    assert (free.status_code, taken.status_code) == (201, 201), taken.content
+    assert taken.json()["endpoint_slug"].startswith("taken-")
+    assert taken.json()["endpoint_slug"] != theirs.endpoint_slug
+    assert WebhookConfig.objects.get(pk=theirs.pk).endpoint_slug == "taken"
+
+
+def test_an_update_that_keeps_the_slug_keeps_the_url(owner: User, owner_client: APIClient) -> None:
+    created = owner_client.post("/api/webhook-configs/", config_body(owner), format="json").json()
+    url = f"/api/webhook-configs/{created['id']}/"
+    same = owner_client.patch(url, {"endpoint_slug": created["endpoint_slug"]}, format="json")
+    assert same.json()["endpoint_slug"] == created["endpoint_slug"]
+    renamed = owner_client.patch(url, {"endpoint_slug": "renamed"}, format="json")
+    assert renamed.json()["endpoint_slug"].startswith("renamed-")
+
+
+def test_a_chosen_slug_too_long_to_leave_room_is_400(owner: User, owner_client: APIClient) -> None:
+    body = config_body(owner, endpoint_slug="a" * 90)
+    response = owner_client.post("/api/webhook-configs/", body, format="json")
     assert response.status_code == 400
     assert "endpoint_slug" in response.json()
 
