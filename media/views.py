@@ -10,7 +10,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,6 +21,7 @@ from media.services import check_size, media_create, media_delete, media_update
 from media.storage import file_response
 from stitch.api import OwnedQuerysetMixin
 from stitch.models import User
+from stitch.parsers import JSONParser
 
 # Room for the multipart envelope and the form fields around the file (the same
 # allowance DATA_UPLOAD_MAX_MEMORY_SIZE gives them); the exact check is on the file.
