@@ -42,11 +42,12 @@ def world(server: LiveServer) -> World:
 
 
 def post(server: LiveServer, slug: str, headers: dict[str, str]) -> httpx.Response:
-    encoded = {name: value.encode() for name, value in headers.items()}
+    # Sent as UTF-8 bytes, as a careless client would (the server reads them as latin-1).
+    encoded = [(name.encode(), value.encode()) for name, value in headers.items()]
     return httpx.post(
         f"{server.url}/api/webhooks/{slug}/",
         content=BODY,
-        headers={"Content-Type": "application/json", **encoded},  # type: ignore[dict-item]
+        headers=[(b"Content-Type", b"application/json"), *encoded],
         timeout=30,
     )
 
