@@ -55,7 +55,11 @@ def parse_instant(name: str, raw: str | None) -> datetime | None:
         value = None
     if value is None:
         raise _refuse(name, f"{name} must be an ISO 8601 datetime, got {raw!r}")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        # In UTC: Python takes offsets up to 23:59, PostgreSQL only up to 15:59.
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise _refuse(name, f"{name} is outside years 1-9999 in UTC, got {raw!r}") from None
 
 
 def parse_window(request: Request) -> tuple[datetime | None, datetime | None]:

@@ -12,6 +12,7 @@ from entities import services
 from entities.models import Entity, JourneyEvent, JourneyEventType
 from entities.serializers import EntitySerializer, JourneyEventSerializer
 from stitch.api import OwnedQuerysetMixin
+from stitch.filters import UTCIsoDateTimeFilter
 
 
 class EntityFilter(django_filters.FilterSet):
@@ -83,8 +84,8 @@ class JourneyEventFilter(django_filters.FilterSet):
     event_type = django_filters.ChoiceFilter(choices=JourneyEventType.choices)
     node_id = django_filters.CharFilter()
     edge_id = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = UTCIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = UTCIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = JourneyEvent

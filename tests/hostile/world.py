@@ -13,9 +13,11 @@ from tests.factories import (
     CanvasFactory,
     EntityFactory,
     FlowFactory,
+    JourneyEventFactory,
     MediaFactory,
     UserFactory,
     WebhookConfigFactory,
+    WebhookEventFactory,
 )
 
 PASSWORD = "pw-for-tests"
@@ -45,6 +47,9 @@ class World:
     callback_token: str
     ux_run: str
     ux_node: str
+    config: str
+    event: str
+    journey_event: str
     open_slug: str  # a generic config that takes unsigned deliveries
     stripe_slug: str
     standard_slug: str
@@ -67,19 +72,26 @@ def world_create() -> World:
         made = WebhookConfigFactory.create(canvas=canvas, workflow=workflow, **fields)
         return made.endpoint_slug
 
+    open_config = WebhookConfigFactory.create(
+        canvas=canvas, workflow=workflow, secret=None, require_signature=False
+    )
+    entity = EntityFactory.create(canvas=canvas)
     return World(
         username=user.username,
         token=user.auth_token.key,
         canvas=str(canvas.pk),
         workflow=str(workflow.pk),
-        entity=str(EntityFactory.create(canvas=canvas).pk),
+        entity=str(entity.pk),
         media=str(MediaFactory.create(user=user).pk),
         run=str(run.pk),
         run_node="a",
         callback_token=callback_token(run.pk, "a"),
         ux_run=str(ux_run.pk),
         ux_node="review",
-        open_slug=config(secret=None, require_signature=False),
+        config=str(open_config.pk),
+        event=str(WebhookEventFactory.create(webhook_config=open_config).pk),
+        journey_event=str(JourneyEventFactory.create(entity=entity).pk),
+        open_slug=open_config.endpoint_slug,
         stripe_slug=config(source="stripe", secret=STRIPE_SECRET),
         standard_slug=config(source="standard", secret=STANDARD_SECRET),
     )
