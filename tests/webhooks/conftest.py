@@ -49,14 +49,18 @@ def _hmac(secret: bytes, message: bytes) -> bytes:
     return hmac.new(secret, message, hashlib.sha256).digest()
 
 
-def stripe_header(secret: str, body: bytes, t: int | None = None) -> dict[str, str]:
+# `t` may be a string: crafted-timestamp tests sign over exactly what they send.
+Stamp = int | str | None
+
+
+def stripe_header(secret: str, body: bytes, t: Stamp = None) -> dict[str, str]:
     """https://docs.stripe.com/webhooks#verify-manually"""
     t = int(time.time()) if t is None else t
     sig = _hmac(secret.encode(), f"{t}.".encode() + body).hex()
     return {"Stripe-Signature": f"t={t},v1={sig}"}
 
 
-def calendly_header(secret: str, body: bytes, t: int | None = None) -> dict[str, str]:
+def calendly_header(secret: str, body: bytes, t: Stamp = None) -> dict[str, str]:
     """Calendly: `Calendly-Webhook-Signature: t=<ts>,v1=<hex HMAC-SHA256 of "{t}.{body}">`."""
     t = int(time.time()) if t is None else t
     sig = _hmac(secret.encode(), f"{t}.".encode() + body).hex()
@@ -64,7 +68,7 @@ def calendly_header(secret: str, body: bytes, t: int | None = None) -> dict[str,
 
 
 def standard_headers(
-    secret: str, body: bytes, t: int | None = None, msg_id: str = "msg_1"
+    secret: str, body: bytes, t: Stamp = None, msg_id: str = "msg_1"
 ) -> dict[str, str]:
     """https://www.standardwebhooks.com/ : base64 HMAC of "{id}.{ts}.{body}", key after whsec_."""
     t = int(time.time()) if t is None else t
