@@ -21,6 +21,7 @@ from flows.engine.tokens import token_attempt
 from flows.models import Flow, Run, RunNode
 from stitch import observe
 from stitch.api import OwnedQuerysetMixin, Pagination
+from stitch.filters import UTCIsoDateTimeFilter
 
 _RUN_FIELDS = [
     "id",
@@ -178,8 +179,8 @@ class FlowRunsView(APIView):
 
 class RunFilter(filters.FilterSet):
     # The same window as the bulk retry's filter: what it would retry can be listed.
-    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Run

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from stitch.api import FIELDS_PARAMETER, FieldSelectionMixin, OwnedQuerysetMixin
+from stitch.filters import UTCIsoDateTimeFilter
 from webhooks import services
 from webhooks.models import WebhookConfig, WebhookEvent, WebhookEventStatus
 from webhooks.serializers import (
@@ -30,8 +31,8 @@ class WebhookEventFilter(filters.FilterSet):
     webhook_config_id = filters.UUIDFilter(field_name="webhook_config_id")
     status = filters.ChoiceFilter(choices=WebhookEventStatus.choices)
     # The same window as the bulk replay's filter: what it would replay can be listed.
-    since = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    since = UTCIsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    until = UTCIsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookEvent

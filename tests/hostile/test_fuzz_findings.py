@@ -50,10 +50,11 @@ def test_an_analytics_window_outside_the_calendar_in_utc_is_400_naming_it(
         ("until=0001-01-01T00:30:00%2B20:00", 400),
     ],
 )
-def test_journey_event_filters_take_any_utc_offset_python_does(
-    owner_client: APIClient, query: str, status: int
+@pytest.mark.parametrize("listing", ["journey-events", "webhook-events", "runs"])
+def test_list_filters_take_any_utc_offset_python_does(
+    owner_client: APIClient, listing: str, query: str, status: int
 ) -> None:
-    response = owner_client.get(f"/api/journey-events/?{query}")
+    response = owner_client.get(f"/api/{listing}/?{query}")
     assert response.status_code == status, response.content
     if status == 400:
         assert query.split("=")[0] in response.json()
