@@ -349,9 +349,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Several serializers have a `status` of one of these choice sets (events in lists and
-    # detail, the bulk replay's filter; run lists, run detail and action answers): one named enum
-    # each instead of a generated name.
+    # Several serializers have a `status` of one of these choice sets (events in lists
+    # and in detail, the bulk replay's filter; run lists, run detail and action answers):
+    # one named enum each instead of a generated name.
     "ENUM_NAME_OVERRIDES": {
         "WebhookEventStatusEnum": "webhooks.models.WebhookEventStatus",
         "RunStatusEnum": "flows.models.RunStatus",

@@ -47,7 +47,6 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
     await stalled_jobs_retry(context.app.job_manager, task_name=PROCESS_TASK)
 
 
-
 @app.periodic(cron="17 * * * *", periodic_id="webhooks-remove-failed-jobs")
 @app.task(
     name="webhooks.remove_failed_jobs",

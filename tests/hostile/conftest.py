@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
 
 from tests.entities.live_servers import (
     child_env,
@@ -48,15 +47,14 @@ class LiveServer:
 def server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     base = tmp_path_factory.mktemp("hostile-server")
     port = free_port()
+    # child_env passes the test process's secrets: callback tokens it computes are valid.
     env = child_env(
-        # The test process's key: callback tokens it computes must be valid there.
-        SECRET_KEY=settings.SECRET_KEY,
+        DEBUG="false",  # what production runs: no debug pages, no tracebacks
         RUN_JOBS_IN_WEB="false",
         MEDIA_ROOT=str(base / "media"),
         STITCH_VAR_DIR=str(base / "var"),
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
     )
-    env["DEBUG"] = "false"  # what production runs: no debug pages, no tracebacks
     logs = base / "logs"
     with processes([uvicorn_command(port)], env, logs):
         wait_until_serving(port)

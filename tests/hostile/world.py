@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flows.engine import run_start
 from flows.engine.tokens import callback_token
+from flows.models import RunNode
 from tests.factories import (
     CanvasFactory,
     EntityFactory,
@@ -85,7 +86,9 @@ def world_create() -> World:
         media=str(MediaFactory.create(user=user).pk),
         run=str(run.pk),
         run_node="a",
-        callback_token=callback_token(run.pk, "a"),
+        callback_token=callback_token(
+            run.pk, "a", RunNode.objects.get(run=run, node_id="a").attempts
+        ),
         ux_run=str(ux_run.pk),
         ux_node="review",
         config=str(open_config.pk),
