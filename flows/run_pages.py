@@ -170,5 +170,10 @@ def run_list(request: HttpRequest, *, scope: Scope) -> HttpResponse:
     if status:
         runs = runs.filter(status=status)
     page = Paginator(runs, RUN_LIST_PAGE).get_page(request.GET.get("page"))
-    context = {"page": page, "status": status, "statuses": RunStatus.values}
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": RunStatus.values,
+        "status_query": f"status={status}&" if status else "",
+    }
     return render(request, "runs/run_list.html", context | scope.page_context(request, "Runs"))

@@ -219,3 +219,14 @@ def test_the_owner_lists_their_runs_newest_first(owner, other, owner_web) -> Non
     waiting = owner_web.get("/runs/", {"status": "waiting"}).content.decode()
     assert re.findall(r'data-run-id="([^"]+)"', waiting) == [str(older.pk)]
     assert owner_web.get("/runs/", {"status": "lost"}).status_code == 400
+
+
+def test_the_run_list_pages_keep_the_status_filter(owner, owner_web) -> None:
+    flow = ux_only_flow(owner)
+    for _ in range(51):
+        start(flow)
+    page = owner_web.get("/runs/", {"status": "waiting"}).content.decode()
+    assert "page 1 of 2" in page
+    assert 'href="?status=waiting&amp;page=2"' in page
+    second = owner_web.get("/runs/", {"status": "waiting", "page": 2}).content.decode()
+    assert len(re.findall(r'<tr class="run"', second)) == 1
