@@ -31,6 +31,7 @@ BENCH_DB = os.environ.get(
 os.environ["DATABASE_URL"] = BENCH_DB
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stitch.settings")
 os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # no log line per sign-in
 
 from bench.shared import ensure_database, median_ms  # noqa: E402
 
