@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from typing import Any
@@ -13,6 +15,7 @@ from django.conf import settings
 from rest_framework.utils.encoders import JSONEncoder
 
 from entities import realtime
+from entities.hub import Chunk, GroupHub, Item, hub_for
 from entities.layers import OVERFLOW_TYPE
 from entities.models import Entity
 from entities.outbox import SocketOutbox
@@ -29,13 +32,22 @@ CLOSE_TOO_SLOW = 4408
 
 
 class CanvasConsumer(AsyncJsonWebsocketConsumer):
-    """Snapshot on connect, then the canvas group's messages in commit order per entity."""
+    """Snapshot on connect, then the canvas's messages in commit order per entity.
+
+    Broadcasts reach the socket through this process's hub for the canvas
+    (entities.hub), which calls `deliver` with each flush; the consumer filters by
+    sequence and hands the rest to its outbox, which coalesces them into frames.
+    Subclasses that join groups on their own channel (the task inbox) still receive
+    layer messages through `dispatch` and `stitch_message`."""
 
     group: str | None = None
     canvas_id: uuid.UUID
-    # entity id -> sequence number of the last message delivered to this socket
-    seen: dict[str, Any]
+    # entity id -> sequence number of the last message delivered to this socket;
+    # None until the snapshot is read (what arrives meanwhile waits in `_early`).
+    seen: dict[str, Any] | None = None
     outbox: SocketOutbox | None = None
+    hub: GroupHub | None = None
+    _closing: asyncio.Task[None] | None = None  # the 4408 close under way
 
     async def connect(self) -> None:
         # The in-process layer's queues live on this loop; senders in other threads
@@ -50,21 +62,75 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = realtime.canvas_group(self.canvas_id)
         observe.websocket_opened(self)
+        self.outbox = SocketOutbox(self._send_text, limit=settings.REALTIME_SOCKET_BUFFER_BYTES)
+        self._early: list[Chunk] = []
+        self._early_chars = 0
         # Join before reading the snapshot so no move falls between the two; the
         # sequence numbers then drop anything the snapshot already shows.
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        entities, self.seen = await self._snapshot()
-        self.outbox = SocketOutbox(self._send_text, limit=settings.REALTIME_SOCKET_BUFFER_BYTES)
-        snapshot = {"type": "snapshot", "entities": entities}
-        self.outbox.put(json.dumps(snapshot, cls=JSONEncoder))
+        self.hub = hub_for(self.group)
+        await self.hub.join(self)
+        entities, seen = await self._snapshot()
+        if self.outbox is None:  # closed meanwhile (fell behind already)
+            return
+        self.outbox.put(json.dumps({"type": "snapshot", "entities": entities}, cls=JSONEncoder))
+        self.seen = seen
+        early, self._early = self._early, []
+        for chunk in early:
+            self.deliver(chunk)
 
     async def _send_text(self, text: str) -> None:
-        await self.send(text_data=text)
+        await self.base_send({"type": "websocket.send", "text": text})
+
+    def deliver(self, chunk: Chunk) -> None:
+        """Messages of one hub flush: forward those newer than what this socket has."""
+        if self.outbox is None:
+            return
+        if self.seen is None:
+            self._early.append(chunk)
+            self._early_chars += len(chunk.text)
+            if self._early_chars > settings.REALTIME_SOCKET_BUFFER_BYTES:
+                self.overflowed()
+            return
+        fresh = self._fresh(chunk.items)
+        if fresh is None:
+            queued = self.outbox.add(chunk.text, len(chunk.items))
+        elif fresh:
+            queued = self.outbox.add(",".join(item.text for item in fresh), len(fresh))
+        else:
+            return
+        if not queued:
+            self.overflowed()
+
+    def _fresh(self, items: list[Item]) -> list[Item] | None:
+        """None when every item is new to this socket, else the ones that are. Two
+        moves of one entity commit in lock order, but their after-commit sends race;
+        never let an older position overwrite a newer one."""
+        assert self.seen is not None
+        seen, stale = self.seen, 0
+        kept: list[Item] = []
+        for item in items:
+            entity_id = item.entity_id
+            if entity_id is not None and item.kind == "entity.updated" and item.seq is not None:
+                if item.seq <= seen.get(entity_id, -1):
+                    stale += 1
+                    continue
+                seen[entity_id] = item.seq
+            elif entity_id is not None and item.kind == "entity.deleted":
+                seen[entity_id] = float("inf")
+            kept.append(item)
+        return None if not stale else kept
+
+    def overflowed(self) -> None:
+        """This socket lost messages or cannot keep up: close it with 4408 (soon: this
+        runs inside the hub's flush)."""
+        if self.outbox is None or self._closing is not None:
+            return
+        self._closing = asyncio.get_running_loop().create_task(self._too_slow())
 
     async def _leave(self) -> None:
-        if self.group is not None:
-            group, self.group = self.group, None
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.hub is not None:
+            hub, self.hub = self.hub, None
+            await hub.leave(self)
         if self.outbox is not None:
             await self.outbox.close()
 
@@ -81,7 +147,9 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
         await self._leave()
         self.outbox = None
         observe.slow_subscriber_closed(self)
-        await self.close(code=CLOSE_TOO_SLOW)
+        # The client may be gone already (uvicorn raises ClientDisconnected).
+        with contextlib.suppress(Exception):
+            await self.close(code=CLOSE_TOO_SLOW)
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
@@ -89,30 +157,24 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
         """The socket is server-to-client only; client frames (even non-JSON) are ignored."""
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") == OVERFLOW_TYPE:  # the layer's buffer overflowed
+        """Messages on this consumer's own layer channel (subclasses that join groups):
+        forwarding a broadcast touches no database, so skip Channels' per-message
+        close_old_connections(), a thread hop per message."""
+        kind = message.get("type")
+        if kind == OVERFLOW_TYPE:  # the layer's buffer overflowed
             await self._too_slow()
-            return
-        if message.get("type") == realtime.MESSAGE_TYPE:
-            # Forwarding a broadcast touches no database, so skip Channels' per-message
-            # close_old_connections(): a thread hop that took about a third of the
-            # server's CPU when 100 sockets watched a busy canvas (bench/realtime.py).
+        elif kind == realtime.MESSAGE_TYPE:
             await self.stitch_message(message)
-            return
-        await super().dispatch(message)
+        elif kind == realtime.BATCH_TYPE:
+            for each in message["messages"]:
+                await self.stitch_message(each)
+        else:
+            await super().dispatch(message)
 
     async def stitch_message(self, message: dict[str, Any]) -> None:
-        """A group message from entities.realtime; its `text` is the JSON to forward."""
-        entity_id, seq = message.get("entity_id"), message.get("seq")
-        if message["kind"] == "entity.updated" and entity_id is not None and seq is not None:
-            # Two moves of one entity commit in lock order, but their after-commit
-            # sends race; never let an older position overwrite a newer one.
-            if seq <= self.seen.get(entity_id, -1):
-                return
-            self.seen[entity_id] = seq
-        elif message["kind"] == "entity.deleted" and entity_id is not None:
-            self.seen[entity_id] = float("inf")
-        if self.outbox is not None and not self.outbox.put(message["text"]):
-            await self._too_slow()
+        """A broadcast received on this consumer's own channel: as if from the hub."""
+        item = Item(message["kind"], message.get("entity_id"), message.get("seq"), message["text"])
+        self.deliver(Chunk([item], item.text))
 
     @database_sync_to_async
     def _refusal(self) -> int | None:

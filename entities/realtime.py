@@ -1,44 +1,56 @@
-"""Live updates to websocket subscribers of a canvas (SPEC section 9).
+"""Live updates to websocket subscribers of a canvas (SPEC section 9): the sending side.
 
 Called from `transaction.on_commit` only, so nothing is sent for a rolled-back change.
+Each payload is JSON-encoded once here; subscribers forward the text as it is.
 
-Delivery goes through the Channels layer. Two facts about the layers shape this module:
-- the in-process layer keeps asyncio queues bound to the server's event loop, so a send
-  from another thread (a request thread, an in-process job) must run *on that loop*;
-  we remember the loop when a consumer connects and hand the send to it with
-  `run_coroutine_threadsafe`, waiting for it so that sends from one thread keep their
-  order;
-- with no server loop in this process (the `procrastinate worker` process, a shell)
-  only the Redis layer can reach anyone; we publish from one long-lived loop thread.
+Delivery goes through the Channels layer, from an event loop: the in-process layer keeps
+asyncio queues bound to the ASGI server's loop (remembered when a socket connects), and
+a process with no server (the `procrastinate worker`, a shell) can only reach anyone
+through Redis, from one long-lived publisher loop thread. A committing thread never
+waits for that loop: it appends its message to the loop's `Handoff` (one FIFO, so
+messages of one thread keep their order) and goes on; the loop drains everything
+waiting and sends runs of messages for the same groups as one layer message
+(`stitch.batch`), so a burst is one publish and one decode per process, not one each.
+The receiving side is entities.hub.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import json
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from rest_framework.utils.encoders import JSONEncoder
 
+from entities.layers import OVERFLOW_TYPE
 from entities.models import Entity, JourneyEvent
 from entities.payloads import entity_data, event_data
 
 logger = logging.getLogger(__name__)
 
-# How long a committing thread waits for its message to be handed to the layer.
-SEND_TIMEOUT_SECONDS = 5.0
-# The group message type; consumers implement `stitch_message`.
+# Layer message types: one SPEC 9 message, or several for the same groups in order.
 MESSAGE_TYPE = "stitch.message"
+BATCH_TYPE = "stitch.batch"
+# Messages in one stitch.batch (a layer message stays a few hundred KB at most).
+BATCH_MAX = 200
+# Messages waiting for a loop that does not drain them (stopped, wedged): past this the
+# oldest are dropped and their groups told to resync (4408), instead of growing memory.
+HANDOFF_CAPACITY = 20_000
+# How long a process that exits waits for its publisher to send what is still waiting.
+EXIT_FLUSH_SECONDS = 5.0
 
 _server_loop: asyncio.AbstractEventLoop | None = None
 _publisher: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
-_background: set[Any] = set()
+_handoffs: dict[asyncio.AbstractEventLoop, Handoff] = {}
 
 
 def canvas_group(canvas_id: object) -> str:
@@ -111,19 +123,12 @@ def run_updated(
     _broadcast(groups, payload)
 
 
-async def _send_all(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
-    for group in groups:
-        await layer.group_send(group, message)
-
-
 def _broadcast(
     groups: list[str], payload: dict[str, Any], *, entity_id: object = None, seq: int | None = None
 ) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    # Encoded once here, not once per subscriber: a move on a canvas watched by 100
-    # sockets is one JSON encoding, and consumers forward the text as it is.
     message = {
         "type": MESSAGE_TYPE,
         "kind": payload["type"],
@@ -131,32 +136,119 @@ def _broadcast(
         "seq": seq,
         "text": json.dumps(payload, cls=JSONEncoder),
     }
-    _deliver(layer, groups, message)
+    loop = _target_loop(layer)
+    if loop is not None:
+        _handoff(loop, layer).push(tuple(groups), message)
 
 
-def _deliver(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
-    server = _server_loop if _server_loop and not _server_loop.is_closed() else None
+def _target_loop(layer: BaseChannelLayer) -> asyncio.AbstractEventLoop | None:
+    server = _server_loop
+    if server is not None and server.is_running():
+        return server
     try:
-        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        return asyncio.get_running_loop()  # sync code called from a coroutine
     except RuntimeError:
-        running = None
-    if running is not None:
-        # Sync code called straight from a coroutine: blocking here would stall the
-        # very loop that has to do the send, so schedule it and return.
-        target = server if server is not None and server.is_running() else running
-        _schedule(_send_all(layer, groups, message), target, same_thread=target is running)
-    elif server is not None and server.is_running():
-        future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), server)
-        future.result(timeout=SEND_TIMEOUT_SECONDS)
-    elif not isinstance(layer, InMemoryChannelLayer):
-        # No server here (a worker process, a shell): publish from a long-lived loop,
-        # which keeps its Redis connection, instead of async_to_sync's loop (and new
-        # connection) per message, which capped a publisher at ~25 messages/s.
-        future = asyncio.run_coroutine_threadsafe(
-            _send_all(layer, groups, message), _publisher_loop()
-        )
-        future.result(timeout=SEND_TIMEOUT_SECONDS)
-    # else: an in-process layer with no server loop here has no subscribers to reach.
+        pass
+    if isinstance(layer, InMemoryChannelLayer):
+        return None  # no server loop here: nobody subscribed in this process
+    # No server here (a worker process, a shell): publish from a long-lived loop, which
+    # keeps its Redis connection, instead of async_to_sync's loop (and new connection)
+    # per message, which capped a publisher at ~25 messages/s.
+    return _publisher_loop()
+
+
+def _handoff(loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer) -> Handoff:
+    with _loop_lock:
+        handoff = _handoffs.get(loop)
+        if handoff is None or handoff.layer is not layer:
+            for stale in [other for other in _handoffs if other.is_closed()]:
+                del _handoffs[stale]
+            handoff = _handoffs[loop] = Handoff(loop, layer)
+        return handoff
+
+
+class Handoff:
+    """Messages committed by any thread, waiting for `loop` to send them to the layer.
+
+    `push` appends and returns at once; the first push after the queue ran dry wakes
+    the loop, which drains in one task (so sends keep the order of the pushes)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer):
+        self.loop = loop
+        self.layer = layer
+        self._waiting: deque[tuple[tuple[str, ...], dict[str, Any]]] = deque()
+        self._lost: set[str] = set()  # groups whose messages were dropped (overflow)
+        self._lock = threading.Lock()
+        self._draining = False
+        self._task: asyncio.Task[None] | None = None
+
+    def push(self, groups: tuple[str, ...], message: dict[str, Any]) -> None:
+        with self._lock:
+            if len(self._waiting) >= HANDOFF_CAPACITY:
+                self._drop_for_overflow()
+            self._waiting.append((groups, message))
+            if self._draining:
+                return
+            self._draining = True
+        self.loop.call_soon_threadsafe(self._start)
+
+    def _drop_for_overflow(self) -> None:
+        logger.error("realtime: %s messages waiting for the event loop, dropped", HANDOFF_CAPACITY)
+        for groups, _ in self._waiting:
+            self._lost.update(groups)
+        self._waiting.clear()
+
+    def _start(self) -> None:
+        self._task = self.loop.create_task(self._drain())
+
+    def _take(self) -> tuple[set[str], list[tuple[tuple[str, ...], dict[str, Any]]]]:
+        with self._lock:
+            lost, self._lost = self._lost, set()
+            waiting = list(self._waiting)
+            self._waiting.clear()
+            if not waiting and not lost:
+                self._draining = False
+            return lost, waiting
+
+    async def _drain(self) -> None:
+        while True:
+            lost, waiting = self._take()
+            if not waiting and not lost:
+                return
+            try:
+                for group in lost:
+                    await self.layer.group_send(group, {"type": OVERFLOW_TYPE})
+                for groups, envelope in envelopes(waiting):
+                    for group in groups:
+                        await self.layer.group_send(group, envelope)
+            except Exception:
+                logger.exception("realtime: sending to the channel layer failed")
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block (another thread) until everything pushed so far was sent."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._draining:
+                    return True
+            time.sleep(0.01)
+        return False
+
+
+def envelopes(
+    waiting: list[tuple[tuple[str, ...], dict[str, Any]]],
+) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Consecutive messages for the same groups as one layer message each (in order)."""
+    out: list[tuple[tuple[str, ...], list[dict[str, Any]]]] = []
+    for groups, message in waiting:
+        if out and out[-1][0] == groups and len(out[-1][1]) < BATCH_MAX:
+            out[-1][1].append(message)
+        else:
+            out.append((groups, [message]))
+    return [
+        (groups, messages[0] if len(messages) == 1 else {"type": BATCH_TYPE, "messages": messages})
+        for groups, messages in out
+    ]
 
 
 def _publisher_loop() -> asyncio.AbstractEventLoop:
@@ -171,10 +263,10 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
         return _publisher
 
 
-def _schedule(
-    coro: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop, *, same_thread: bool
-) -> None:
-    threadsafe = asyncio.run_coroutine_threadsafe
-    future: Any = loop.create_task(coro) if same_thread else threadsafe(coro, loop)
-    _background.add(future)  # keep a reference until done (tasks are weakly held)
-    future.add_done_callback(_background.discard)
+@atexit.register
+def _flush_publisher() -> None:
+    """A worker or a shell that exits right after a commit still publishes it."""
+    publisher = _publisher
+    handoff = _handoffs.get(publisher) if publisher is not None else None
+    if handoff is not None and not handoff.wait_idle(EXIT_FLUSH_SECONDS):
+        logger.warning("realtime: exiting with live messages not yet published")

@@ -195,6 +195,9 @@ CHANNEL_CAPACITY = env_int("CHANNEL_CAPACITY", 5000, minimum=100)
 REALTIME_SOCKET_BUFFER_BYTES = env_int(
     "REALTIME_SOCKET_BUFFER_BYTES", 4 * 1024 * 1024, minimum=1024
 )
+# A socket gets at most one frame per this many milliseconds: what arrives meanwhile
+# is sent together as one batch frame (entities.hub); an idle socket is sent at once.
+REALTIME_COALESCE_MS = env_int("REALTIME_COALESCE_MS", 25, minimum=0)
 # Both layers are bounded per channel and report an overflow instead of dropping
 # silently (entities.layers).
 if REDIS_URL:

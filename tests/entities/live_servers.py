@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,10 +161,35 @@ def echo_workflow() -> dict:
     }
 
 
+# Messages of batch frames read but not yet handed out, per socket.
+_unread: weakref.WeakKeyDictionary[ClientConnection, deque[dict]] = weakref.WeakKeyDictionary()
+# Frames each socket read (a batch counts once).
+frames_read: weakref.WeakKeyDictionary[ClientConnection, int] = weakref.WeakKeyDictionary()
+
+
+def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    """The socket's next SPEC 9 message, unpacking `{"type": "batch", "messages": [...]}`
+    frames (README, Realtime) the way the live page does."""
+    unread = _unread.setdefault(ws, deque())
+    while not unread:
+        frame = json.loads(ws.recv(timeout=timeout))
+        frames_read[ws] = frames_read.get(ws, 0) + 1
+        if frame.get("type") == "batch":
+            assert isinstance(frame["messages"], list) and len(frame["messages"]) > 1, frame
+            unread.extend(frame["messages"])
+        else:
+            unread.append(frame)
+    return unread.popleft()
+
+
+def nothing_unread(ws: ClientConnection) -> bool:
+    return not _unread.get(ws)
+
+
 def messages_until(ws: ClientConnection, last: Callable[[dict], bool]) -> list[dict]:
     seen: list[dict] = []
     while not seen or not last(seen[-1]):
-        seen.append(json.loads(ws.recv(timeout=20)))
+        seen.append(receive(ws, timeout=20))
     return seen
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from entities import realtime, services
-from tests.entities.live_servers import threaded_server
+from tests.entities.live_servers import nothing_unread, receive, threaded_server
 from tests.factories import CanvasFactory, EntityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,11 +46,8 @@ def open_socket(
     )
 
 
-def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    return json.loads(ws.recv(timeout=timeout))
-
-
 def assert_silent(ws: ClientConnection, timeout: float = 0.3) -> None:
+    assert nothing_unread(ws)
     with pytest.raises(TimeoutError):
         ws.recv(timeout=timeout)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.entities.live_servers import (
     free_port,
     messages_until,
     processes,
+    receive,
     run_finished,
     uvicorn_command,
     wait_until_serving,
@@ -38,7 +38,7 @@ def redis_url() -> str:
 
 
 def next_update(ws: ClientConnection) -> dict:
-    message = json.loads(ws.recv(timeout=20))
+    message = receive(ws, timeout=20)
     assert message["type"] == "entity.updated", message
     return message
 
@@ -68,7 +68,7 @@ def test_moves_from_a_web_process_and_a_worker_reach_sockets_on_both_web_process
                 for port in ports
             ]
             for ws in sockets:
-                assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+                assert receive(ws, timeout=10)["type"] == "snapshot"
 
             moved = httpx.post(
                 f"http://127.0.0.1:{ports[0]}/api/entities/{entity.pk}/move/",

@@ -3,7 +3,6 @@ committed by a job on that process's worker still reaches its websockets."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
@@ -17,6 +16,7 @@ from tests.entities.live_servers import (
     free_port,
     messages_until,
     processes,
+    receive,
     run_finished,
     uvicorn_command,
     wait_until_serving,
@@ -37,9 +37,9 @@ def test_jobs_run_by_the_web_process_reach_its_sockets(owner, tmp_path: Path) ->
         wait_until_serving(port)
         url = f"ws://127.0.0.1:{port}/ws/flows/{canvas.pk}/?token={token}"
         with connect(url) as ws:
-            assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+            assert receive(ws, timeout=10)["type"] == "snapshot"
             entity_manual_move_job.defer(entity_id=str(entity.pk), node_id="leads")
-            moved = json.loads(ws.recv(timeout=20))
+            moved = receive(ws, timeout=20)
             assert moved["type"] == "entity.updated"
             assert moved["entity"]["current_node_id"] == "leads"
 

@@ -4,7 +4,6 @@ others; the layers' buffers are bounded and never unsubscribe a live socket sile
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import threading
@@ -25,7 +24,7 @@ from entities.layers import (
     BoundedInMemoryChannelLayer,
     BoundedRedisPubSubChannelLayer,
 )
-from tests.entities.live_servers import threaded_server
+from tests.entities.live_servers import receive, threaded_server
 from tests.factories import CanvasFactory, EntityFactory
 
 MOVES = 300
@@ -104,11 +103,11 @@ def test_a_subscriber_that_stops_reading_is_closed_with_4408_and_others_get_ever
     received: list[dict] = []
 
     with connect(f"ws://{small_buffer_server}{path}", open_timeout=10) as fast:
-        assert json.loads(fast.recv(timeout=10))["type"] == "snapshot"
+        assert receive(fast, timeout=10)["type"] == "snapshot"
 
         def read_all() -> None:
             while len(received) < MOVES:
-                received.append(json.loads(fast.recv(timeout=30)))
+                received.append(receive(fast, timeout=30))
 
         reader = threading.Thread(target=read_all)
         reader.start()

@@ -22,7 +22,12 @@ export function liveSocket({ path, statusEl, onMessage, onOpen, onRefused, maxAg
       // reconnect now and then to pick up new ones.
       if (maxAgeMs) setTimeout(() => socket.close(4000), maxAgeMs);
     };
-    socket.onmessage = (event) => onMessage(JSON.parse(event.data));
+    socket.onmessage = (event) => {
+      // The canvas socket sends several messages as one `{"type": "batch", "messages":
+      // [...]}` frame under load (README, Realtime); hand them over one by one.
+      const frame = JSON.parse(event.data);
+      for (const message of frame.type === "batch" ? frame.messages : [frame]) onMessage(message);
+    };
     socket.onclose = (event) => {
       if (closing) return;
       if (event.code >= 4400 && event.code < 4500 && event.code !== 4408) {
