@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from entities.consumers import keep_server_send  # noqa: E402
 from stitch.bodylimit import BodyLimitMiddleware  # noqa: E402
 from stitch.lifespan import LifespanApp  # noqa: E402
 from stitch.routing import websocket_urlpatterns  # noqa: E402
@@ -23,7 +24,7 @@ application = LifespanApp(
     ProtocolTypeRouter(
         {
             "http": BodyLimitMiddleware(django_asgi_app),
-            "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+            "websocket": keep_server_send(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )
 )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse, urlunparse
 
 import httpx
 import uvicorn
@@ -25,6 +25,16 @@ from django.db import connection
 from websockets.sync.client import ClientConnection
 
 ROOT = Path(__file__).resolve().parents[2]
+# Pub/sub channels are not scoped by Redis database number, but the group names carry
+# the canvas's fresh UUID, so parallel runs never hear each other; db 13 keeps any
+# keys the layer writes away from other users of this Redis.
+REDIS_DB = 13
+LAYERS = ["memory", "redis"]
+
+
+def redis_url() -> str:
+    base = urlparse(os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0")
+    return urlunparse(base._replace(path=f"/{REDIS_DB}"))
 
 
 def free_port() -> int:
@@ -73,6 +83,32 @@ def threaded_server() -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         connection.settings_dict["CONN_MAX_AGE"] = previous
+
+
+@contextmanager
+def layer_server(layer: str, settings: Any, logs: Path, **overrides: int) -> Iterator[str]:
+    """A server on the given channel layer, `overrides` applied to its settings; yields
+    host:port. "memory": uvicorn in a thread of this process (in-process layer);
+    "redis": uvicorn in its own process on the Redis layer (db 13), and this process
+    publishes to the same Redis, as a background worker does."""
+    if layer == "memory":
+        for name, value in overrides.items():
+            setattr(settings, name, value)
+        with threaded_server() as hostport:
+            yield hostport
+        return
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "entities.layers.BoundedRedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_url()], "capacity": settings.CHANNEL_CAPACITY},
+        }
+    }
+    port = free_port()
+    env = child_env(REDIS_URL=redis_url(), RUN_JOBS_IN_WEB="false")
+    env.update({name: str(value) for name, value in overrides.items()})
+    with processes([uvicorn_command(port)], env, logs):
+        wait_until_serving(port)
+        yield f"127.0.0.1:{port}"
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -163,8 +199,9 @@ def echo_workflow() -> dict:
 
 # Messages of batch frames read but not yet handed out, per socket.
 _unread: weakref.WeakKeyDictionary[ClientConnection, deque[dict]] = weakref.WeakKeyDictionary()
-# Frames each socket read (a batch counts once).
+# Frames each socket read (a batch counts once), and how many of them were batches.
 frames_read: weakref.WeakKeyDictionary[ClientConnection, int] = weakref.WeakKeyDictionary()
+batches_read: weakref.WeakKeyDictionary[ClientConnection, int] = weakref.WeakKeyDictionary()
 
 
 def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
@@ -176,6 +213,7 @@ def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
         frames_read[ws] = frames_read.get(ws, 0) + 1
         if frame.get("type") == "batch":
             assert isinstance(frame["messages"], list) and len(frame["messages"]) > 1, frame
+            batches_read[ws] = batches_read.get(ws, 0) + 1
             unread.extend(frame["messages"])
         else:
             unread.append(frame)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import httpx
 import pytest
@@ -20,21 +18,12 @@ from tests.entities.live_servers import (
     messages_until,
     processes,
     receive,
+    redis_url,
     run_finished,
     uvicorn_command,
     wait_until_serving,
 )
 from tests.factories import CanvasFactory, EntityFactory, FlowFactory
-
-# Pub/sub channels are not scoped by Redis database number, but the group names carry
-# the canvas's fresh UUID, so parallel runs never hear each other; db 13 keeps any
-# keys the layer writes away from other users of this Redis.
-REDIS_DB = 13
-
-
-def redis_url() -> str:
-    base = urlparse(os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0")
-    return urlunparse(base._replace(path=f"/{REDIS_DB}"))
 
 
 def next_update(ws: ClientConnection) -> dict:

@@ -4,13 +4,11 @@ others; the layers' buffers are bounded and never unsubscribe a live socket sile
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urlparse, urlunparse
 
 import pytest
 from websockets.client import ClientProtocol
@@ -24,7 +22,7 @@ from entities.layers import (
     BoundedInMemoryChannelLayer,
     BoundedRedisPubSubChannelLayer,
 )
-from tests.entities.live_servers import receive, threaded_server
+from tests.entities.live_servers import LAYERS, layer_server, receive, redis_url
 from tests.factories import CanvasFactory, EntityFactory
 
 MOVES = 300
@@ -34,17 +32,11 @@ PADDING = "x" * 20_000
 BUFFER = 256 * 1024
 
 
-@pytest.fixture
-def redis_url() -> str:
-    # db 13, as tests/entities/test_scale_out.py; channel names carry a fresh prefix.
-    base = urlparse(os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0")
-    return urlunparse(base._replace(path="/13"))
-
-
-@pytest.fixture
-def small_buffer_server(settings, django_db_setup) -> Iterator[str]:
-    settings.REALTIME_SOCKET_BUFFER_BYTES = BUFFER
-    with threaded_server() as hostport:
+@pytest.fixture(params=LAYERS)
+def small_buffer_server(request, settings, django_db_setup, tmp_path) -> Iterator[str]:
+    """A server whose sockets may hold BUFFER bytes, on either channel layer."""
+    overrides = {"REALTIME_SOCKET_BUFFER_BYTES": BUFFER}
+    with layer_server(request.param, settings, tmp_path / "logs", **overrides) as hostport:
         yield hostport
 
 
@@ -176,10 +168,10 @@ def test_a_group_membership_does_not_expire_while_the_socket_lives() -> None:
     assert run(scenario()) == {"type": "m"}
 
 
-def test_the_redis_layer_bounds_each_channel_and_reports_the_overflow(redis_url) -> None:
+def test_the_redis_layer_bounds_each_channel_and_reports_the_overflow() -> None:
     async def scenario() -> list[dict]:
-        prefix = f"test-{uuid.uuid4().hex}"
-        layer = BoundedRedisPubSubChannelLayer(hosts=[redis_url], prefix=prefix, capacity=3)
+        prefix = f"test-{uuid.uuid4().hex}"  # channel names never met by other runs
+        layer = BoundedRedisPubSubChannelLayer(hosts=[redis_url()], prefix=prefix, capacity=3)
         try:
             channel = await layer.new_channel()
             await layer.group_add("canvas.x", channel)
