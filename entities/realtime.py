@@ -136,6 +136,11 @@ def _broadcast(
         "seq": seq,
         "text": json.dumps(payload, cls=JSONEncoder),
     }
+    _deliver(layer, groups, message)
+
+
+def _deliver(layer: BaseChannelLayer, groups: list[str], message: dict[str, Any]) -> None:
+    """Hand a layer message for `groups` to the loop that sends it; never waits."""
     loop = _target_loop(layer)
     if loop is not None:
         _handoff(loop, layer).push(tuple(groups), message)
