@@ -17,13 +17,14 @@ latency = arrival at the client - commit.
 Figures: moves/s achieved, % of (moves x subscribers) delivered, latency p50/p99,
 frames/s received by all clients (a batch frame counts once), and frames/s per core =
 frames / CPU seconds the server used meanwhile (its thread's, or its process's, from
-/proc). Ceilings measured in the same run, each figure printed as a ratio to its own:
+/proc), and messages/s per core likewise. Ceilings measured in the same run, each figure printed as a ratio to its own:
 - moves/s: pgbench's entity-move transactions/s (bench/ceiling.py, 8 clients);
 - frames/s per core and latency: a bare ASGI websocket app on the same uvicorn, sending
   every message as its own frame to the same sockets at the same rate (the cost of a
   frame and the latency of a fan-out with nothing of ours in the way).
 Medians of `--passes` (3) passes with their range, and the load average before and after
-(the machine is shared). Bounded: a client gives up after 15 s without a frame; a pass
+(the machine is shared). It migrates DATABASE_URL's database first and deletes what it
+creates. Bounded: a client gives up after 15 s without a frame; a pass
 takes about `--seconds` + 10 s per layer.
 """
 
@@ -160,6 +161,7 @@ def figures(
         "frames_per_s": round(frames / span),
         "server_cpu_s": round(cpu, 2),
         "frames_per_core_s": round(frames / cpu) if cpu else None,
+        "messages_per_core_s": round(len(latencies) / cpu) if cpu else None,
         "messages_per_frame": round(len(latencies) / frames, 2) if frames else None,
     }
 
@@ -440,7 +442,8 @@ def report(rows: dict[str, list[dict[str, Any]]], move_ceiling: float, seconds: 
         for key in ("moves_per_s", "delivered_pct", "p50_ms", "p99_ms", "max_ms"):
             if key in results[0]:
                 print(f"  {key:20} {spread([r[key] for r in results])}")
-        for key in ("frames_per_s", "frames_per_core_s", "messages_per_frame", "server_cpu_s"):
+        keys = ("frames_per_s", "frames_per_core_s", "messages_per_core_s", "messages_per_frame")
+        for key in (*keys, "server_cpu_s"):
             print(f"  {key:20} {spread([r[key] for r in results if r[key] is not None])}")
         if layer == "bare":
             continue
@@ -488,6 +491,8 @@ def main() -> None:
 
     from bench import ceiling
 
+    migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v0"]
+    subprocess.run(migrate, cwd=ROOT, check=True)
     print(f"load average before: {os.getloadavg()}", flush=True)
     move_ceiling = 0.0
     if not args.no_ceiling:
