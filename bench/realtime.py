@@ -17,7 +17,8 @@ latency = arrival at the client - commit.
 Figures: moves/s achieved, % of (moves x subscribers) delivered, latency p50/p99,
 frames/s received by all clients (a batch frame counts once), and frames/s per core =
 frames / CPU seconds the server used meanwhile (its thread's, or its process's, from
-/proc), and messages/s per core likewise. Ceilings measured in the same run, each figure printed as a ratio to its own:
+/proc), and messages/s per core likewise. Ceilings measured in the same run, each
+figure printed as a ratio to its own:
 - moves/s: pgbench's entity-move transactions/s (bench/ceiling.py, 8 clients);
 - frames/s per core and latency: a bare ASGI websocket app on the same uvicorn, sending
   every message as its own frame to the same sockets at the same rate (the cost of a
