@@ -64,6 +64,11 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
     hub: GroupHub | None = None
     _closing: asyncio.Task[None] | None = None  # the 4408 close under way
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._early: list[Chunk] = []
+        self._early_chars = 0
+
     async def connect(self) -> None:
         # The in-process layer's queues live on this loop; senders in other threads
         # need to know it (see entities.realtime).
@@ -78,8 +83,6 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
         self.group = realtime.canvas_group(self.canvas_id)
         observe.websocket_opened(self)
         self.outbox = SocketOutbox(self._send_text, limit=settings.REALTIME_SOCKET_BUFFER_BYTES)
-        self._early: list[Chunk] = []
-        self._early_chars = 0
         # Join before reading the snapshot so no move falls between the two; the
         # sequence numbers then drop anything the snapshot already shows.
         self.hub = hub_for(self.group)
@@ -90,31 +93,30 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
         self.outbox.put(json.dumps({"type": "snapshot", "entities": entities}, cls=JSONEncoder))
         self.seen = seen
         early, self._early = self._early, []
-        for chunk in early:
-            self.deliver(chunk)
+        self.deliver(early)
 
     async def _send_text(self, text: str) -> None:
         send = self.scope.get(SERVER_SEND) or self.base_send
         await send({"type": "websocket.send", "text": text})
 
-    def deliver(self, chunk: Chunk) -> None:
+    def deliver(self, chunks: list[Chunk]) -> None:
         """Messages of one hub flush: forward those newer than what this socket has."""
         if self.outbox is None:
             return
         if self.seen is None:
-            self._early.append(chunk)
-            self._early_chars += len(chunk.text)
+            self._early.extend(chunks)
+            self._early_chars += sum(len(chunk.text) for chunk in chunks)
             if self._early_chars > settings.REALTIME_SOCKET_BUFFER_BYTES:
                 self.overflowed()
             return
-        fresh = self._fresh(chunk.items)
-        if fresh is None:
-            queued = self.outbox.add(chunk.text, len(chunk.items))
-        elif fresh:
-            queued = self.outbox.add(",".join(item.text for item in fresh), len(fresh))
-        else:
-            return
-        if not queued:
+        entries: list[tuple[str, int]] = []
+        for chunk in chunks:
+            fresh = self._fresh(chunk.items)
+            if fresh is None:
+                entries.append((chunk.text, len(chunk.items)))
+            elif fresh:
+                entries.append((",".join(item.text for item in fresh), len(fresh)))
+        if entries and not self.outbox.add(entries):
             self.overflowed()
 
     def _fresh(self, items: list[Item]) -> list[Item] | None:
@@ -190,7 +192,7 @@ class CanvasConsumer(AsyncJsonWebsocketConsumer):
     async def stitch_message(self, message: dict[str, Any]) -> None:
         """A broadcast received on this consumer's own channel: as if from the hub."""
         item = Item(message["kind"], message.get("entity_id"), message.get("seq"), message["text"])
-        self.deliver(Chunk([item], item.text))
+        self.deliver([Chunk([item], item.text)])
 
     @database_sync_to_async
     def _refusal(self) -> int | None:

@@ -9,10 +9,11 @@ next turn of the loop, with whatever arrived in the same turn), later ones wait 
 next flush. So under load a socket gets one frame per flush carrying every change since
 the last one, and the frame rate is bounded by sockets / interval, not moves x sockets.
 
-A flush hands each subscriber the messages as one comma-joined chunk built once for all
-(entities.outbox turns it into a frame); a subscriber whose sequence filter drops some
-of them builds its own. A hub whose layer channel overflowed has lost messages: every
-subscriber is told (`overflowed`: the consumer closes with 4408 and the page resyncs).
+A flush hands each subscriber the messages as comma-joined chunks built once for all
+(entities.outbox turns them into frames; the strings are shared, not copied per socket);
+a subscriber whose sequence filter drops some of them builds its own. A hub whose layer
+channel overflowed has lost messages: every subscriber is told (`overflowed`: the
+consumer closes with 4408 and the page resyncs).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Chunk:
 
 
 class Subscriber(Protocol):
-    def deliver(self, chunk: Chunk) -> None: ...
+    def deliver(self, chunks: list[Chunk]) -> None: ...
 
     def overflowed(self) -> None: ...
 
@@ -110,6 +111,8 @@ class GroupHub:
                     del _hubs[self.group]
 
     async def _start(self) -> None:
+        # A join that waited while this hub stopped restarts it: be the one found again.
+        _hubs.setdefault(self.group, self)
         self._channel = await self.layer.new_channel(prefix="hub.")
         await self.layer.group_add(self.group, self._channel)
         self._pump = self.loop.create_task(self._receive(self._channel))
@@ -161,13 +164,12 @@ class GroupHub:
         self._flush_at = None
         self._last_flush = self.loop.time()
         pending, self._pending = self._pending, []
-        subscribers = list(self.subscribers)
-        for chunk in chunks(pending):
-            for subscriber in subscribers:
-                try:
-                    subscriber.deliver(chunk)
-                except Exception:  # one socket's failure must not starve the others
-                    logger.exception("realtime hub %s: delivering failed", self.group)
+        flush = chunks(pending)
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber.deliver(flush)
+            except Exception:  # one socket's failure must not starve the others
+                logger.exception("realtime hub %s: delivering failed", self.group)
 
     def _overflowed(self) -> None:
         logger.warning("realtime hub %s: the layer dropped messages; resyncing", self.group)

@@ -52,21 +52,24 @@ class SocketOutbox:
 
     def put(self, text: str) -> bool:
         """Queue a frame sent on its own; False (nothing queued) past the limit."""
-        return self._queue(text, 0)
+        return self._queue([(text, 0)])
 
-    def add(self, chunk: str, messages: int) -> bool:
-        """Queue `messages` (>= 1) SPEC 9 messages joined by commas, to be sent with
-        whatever else waits; False (nothing queued) when they would pass the limit."""
-        return self._queue(chunk, messages)
+    def add(self, chunks: list[tuple[str, int]]) -> bool:
+        """Queue one flush: chunks of (SPEC 9 messages joined by commas, how many), to
+        be sent with whatever else waits; False (nothing queued) when they would pass
+        the limit. A flush always fits an empty outbox: a socket that has caught up
+        takes a burst whole (its strings are shared with the other sockets), and one
+        that is still behind on earlier frames when the next flush comes is too slow."""
+        return self._queue(chunks)
 
-    def _queue(self, text: str, messages: int) -> bool:
+    def _queue(self, entries: list[tuple[str, int]]) -> bool:
         if self._broken:
             return True  # the server is ending this socket; its disconnect follows
-        # Anything fits an empty outbox, so one large message is never refused forever.
-        if self._size and self._size + len(text) > self._limit:
+        chars = sum(len(text) for text, _ in entries)
+        if self._size and self._size + chars > self._limit:
             return False
-        self._waiting.append((text, messages))
-        self._size += len(text)
+        self._waiting.extend(entries)
+        self._size += chars
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
         else:

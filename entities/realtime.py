@@ -39,8 +39,10 @@ logger = logging.getLogger(__name__)
 # Layer message types: one SPEC 9 message, or several for the same groups in order.
 MESSAGE_TYPE = "stitch.message"
 BATCH_TYPE = "stitch.batch"
-# Messages in one stitch.batch (a layer message stays a few hundred KB at most).
+# Messages and characters of text in one stitch.batch (a layer message stays a few
+# hundred KB: one Redis publish, one decode, not a burst's megabytes in one piece).
 BATCH_MAX = 200
+BATCH_MAX_CHARS = 256 * 1024
 # Messages waiting for a loop that does not drain them (stopped, wedged): past this the
 # oldest are dropped and their groups told to resync (4408), instead of growing memory.
 HANDOFF_CAPACITY = 20_000
@@ -245,11 +247,16 @@ def envelopes(
 ) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     """Consecutive messages for the same groups as one layer message each (in order)."""
     out: list[tuple[tuple[str, ...], list[dict[str, Any]]]] = []
+    chars = 0
     for groups, message in waiting:
-        if out and out[-1][0] == groups and len(out[-1][1]) < BATCH_MAX:
+        size = len(message.get("text", ""))
+        joins = out and out[-1][0] == groups and len(out[-1][1]) < BATCH_MAX
+        if joins and chars + size <= BATCH_MAX_CHARS:
             out[-1][1].append(message)
+            chars += size
         else:
             out.append((groups, [message]))
+            chars = size
     return [
         (groups, messages[0] if len(messages) == 1 else {"type": BATCH_TYPE, "messages": messages})
         for groups, messages in out

@@ -5,6 +5,7 @@ frames. Real websocket clients against a real uvicorn, on both channel layers.""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from django.db import connection, transaction
 from websockets.sync.client import ClientConnection, connect
 
-from entities import services
+from entities import realtime, services
 from entities.models import Entity
 from tests.entities.live_servers import (
     LAYERS,
@@ -150,3 +151,27 @@ def test_a_lone_move_is_sent_as_its_own_message_not_as_a_batch(
         message = receive(ws, timeout=10)
         assert (message["type"], message["seq"]) == ("entity.updated", 1)
         assert batches_read.get(ws, 0) == 0
+
+
+def test_a_move_does_not_wait_for_a_busy_server_loop(settings, django_db_setup, tmp_path, owner):
+    canvas = CanvasFactory.create(owner=owner)
+    entity = EntityFactory.create(canvas=canvas)
+    with (
+        layer_server("memory", settings, tmp_path / "logs") as hostport,
+        open_sockets(hostport, canvas, owner, 1) as (ws,),
+    ):
+        loop = realtime._server_loop
+        assert loop is not None and loop.is_running()
+        busy = threading.Event()
+
+        def stall() -> None:  # the loop stuck for 5 s (a long callback, a stalled host)
+            busy.set()
+            time.sleep(5)
+
+        loop.call_soon_threadsafe(stall)
+        assert busy.wait(timeout=10)
+        started = time.monotonic()
+        services.entity_manual_move(entity_id=entity.pk, node_id="leads")
+        took = time.monotonic() - started
+        assert receive(ws, timeout=20)["seq"] == 1  # sent once the loop is free again
+        assert took < 2.5, took

@@ -16,7 +16,7 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.sync.client import connect
 from websockets.uri import parse_uri
 
-from entities import services
+from entities import realtime, services
 from entities.layers import (
     OVERFLOW_TYPE,
     BoundedInMemoryChannelLayer,
@@ -191,3 +191,31 @@ def test_the_redis_layer_bounds_each_channel_and_reports_the_overflow() -> None:
     seen = run(scenario())
     assert seen[0] == {"type": OVERFLOW_TYPE}
     assert len(seen) <= 3
+
+
+def test_messages_waiting_for_a_stalled_loop_are_bounded_and_the_canvas_told_to_resync(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(realtime, "HANDOFF_CAPACITY", 5)
+
+    async def scenario() -> list[dict]:
+        layer = BoundedInMemoryChannelLayer()
+        channel = await layer.new_channel()
+        await layer.group_add("canvas.x", channel)
+        handoff = realtime.Handoff(asyncio.get_running_loop(), layer)
+        # Pushed while the loop is busy running this coroutine: nothing is sent yet.
+        for index in range(12):
+            handoff.push(("canvas.x",), {"type": realtime.MESSAGE_TYPE, "i": index})
+        received = []
+        while True:
+            try:
+                received.append(await asyncio.wait_for(layer.receive(channel), 0.5))
+            except TimeoutError:
+                return received
+
+    overflow, rest = run(scenario())
+    # The dropped ones are reported (the canvas's sockets resync with 4408) ...
+    assert overflow == {"type": OVERFLOW_TYPE}
+    # ... and what came after them is still sent, in order, in one layer message.
+    assert rest["type"] == realtime.BATCH_TYPE
+    assert [m["i"] for m in rest["messages"]] == [10, 11]
