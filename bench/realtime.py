@@ -17,8 +17,10 @@ latency = arrival at the client - commit.
 Figures: moves/s achieved, % of (moves x subscribers) delivered, latency p50/p99,
 frames/s received by all clients (a batch frame counts once), and frames/s per core =
 frames / CPU seconds the server used meanwhile (its thread's, or its process's, from
-/proc), and messages/s per core likewise. Ceilings measured in the same run, each
-figure printed as a ratio to its own:
+/proc), and messages/s per core likewise. With Redis, a tap process subscribed to the
+canvas's Redis channel notes when each message got there: `to_redis_*` is the publishing
+side's share of the latency (commit -> Redis), the rest is the server and the clients.
+Ceilings measured in the same run, each figure printed as a ratio to its own:
 - moves/s: pgbench's entity-move transactions/s (bench/ceiling.py, 8 clients);
 - frames/s per core and latency: a bare ASGI websocket app on the same uvicorn, sending
   every message as its own frame to the same sockets at the same rate (the cost of a
@@ -57,6 +59,7 @@ MOVER_THREADS = int(os.environ.get("BENCH_MOVER_THREADS", "4"))
 TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_P99_MS = 100
 PROFILE = os.environ.get("BENCH_PROFILE")
+TO_REDIS = ("to_redis_p50_ms", "to_redis_p99_ms")
 
 
 def free_port() -> int:
@@ -165,6 +168,60 @@ def figures(
         "messages_per_core_s": round(len(latencies) / cpu) if cpu else None,
         "messages_per_frame": round(len(latencies) / frames, 2) if frames else None,
     }
+
+
+# --- Redis tap: when each message reached Redis (splits the latency in two) ----------
+
+
+def tap(url: str, group: str, expected: int, out: str) -> None:
+    """Subscribe to the canvas group's Redis channel as the web process does and note
+    when each move's message arrives (commit -> Redis = the publishing side)."""
+    import django
+    import msgpack
+    import redis
+
+    django.setup()
+    from entities.realtime import BATCH_TYPE
+
+    pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(f"asgi__group__{group}")
+    print("ready", flush=True)
+    seen: list[tuple[str, int, float]] = []
+    deadline = time.monotonic() + 120
+    heard = time.monotonic()
+    while len(seen) < expected and time.monotonic() < deadline:
+        raw = pubsub.get_message(timeout=1)  # None also for the subscribe confirmation
+        if raw is None:
+            if time.monotonic() - heard > 15:
+                break
+            continue
+        now = time.time()
+        heard = time.monotonic()
+        message = msgpack.unpackb(raw["data"])
+        for each in message["messages"] if message["type"] == BATCH_TYPE else [message]:
+            if each.get("seq") is not None:
+                seen.append((each["entity_id"], each["seq"], now))
+    Path(out).write_text(json.dumps(seen))
+
+
+def start_tap(group: str, total: int) -> tuple[Any, str]:
+    out = f"/tmp/bench-realtime-tap-{os.getpid()}.json"
+    command = [sys.executable, __file__, "--tap", os.environ["REDIS_URL"], group, str(total), out]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process, out
+
+
+def publishing_latency(commits: dict[tuple[str, int], float], tap_out: Any) -> dict[str, Any]:
+    process, out = tap_out
+    process.wait(timeout=60)
+    seen = json.loads(Path(out).read_text())
+    Path(out).unlink()
+    delays = [(t - commits[eid, seq]) * 1000 for eid, seq, t in seen if (eid, seq) in commits]
+    if len(delays) < 2:
+        return {}
+    quantiles = statistics.quantiles(delays, n=100)
+    return {"to_redis_p50_ms": round(quantiles[49], 1), "to_redis_p99_ms": round(quantiles[98], 1)}
 
 
 # --- the product: moves committed here ---------------------------------------------
@@ -291,9 +348,11 @@ def run_layer(layer: str, subscribers: int, rate: int, seconds: float) -> dict[s
         stat = f"/proc/{server_proc.pid}/stat"
     url = f"ws://127.0.0.1:{port}/ws/flows/{entities[0].canvas_id}/?token={token.key}"
     total = int(rate * seconds)
-    profiler = None
+    profiler, tapped = None, None
     try:
         clients = start_clients(url, subscribers, total, layer)
+        if server_proc is not None:
+            tapped = start_tap(f"canvas.{entities[0].canvas_id}", total)
         if PROFILE:  # py-spy on the server (collapsed stacks), e.g. BENCH_PROFILE=/tmp/p
             target = str(server_proc.pid if server_proc else os.getpid())
             command = ["py-spy", "record", "--format", "raw", "--rate", "250", "--nonblocking"]
@@ -315,6 +374,8 @@ def run_layer(layer: str, subscribers: int, rate: int, seconds: float) -> dict[s
             server.should_exit = True
         user.delete()
     result = figures(commits, arrivals, frames, cpu, subscribers)
+    if tapped is not None:
+        result |= publishing_latency(commits, tapped)
     return {"layer": layer, "moves_per_s": round(total / moving, 1), **result}
 
 
@@ -440,7 +501,7 @@ def report(rows: dict[str, list[dict[str, Any]]], move_ceiling: float, seconds: 
             return float(statistics.median([r[key] for r in results if r.get(key) is not None]))
 
         print(f"\n{layer}:")
-        for key in ("moves_per_s", "delivered_pct", "p50_ms", "p99_ms", "max_ms"):
+        for key in ("moves_per_s", "delivered_pct", "p50_ms", "p99_ms", "max_ms", *TO_REDIS):
             if key in results[0]:
                 print(f"  {key:20} {spread([r[key] for r in results])}")
         keys = ("frames_per_s", "frames_per_core_s", "messages_per_core_s", "messages_per_frame")
@@ -476,11 +537,16 @@ def main() -> None:
     parser.add_argument("--no-ceiling", action="store_true", help="skip pgbench and bare")
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--subscribe", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--tap", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.seconds = max(1.0, min(args.seconds, 60.0))  # bounded, whatever is asked
     if args.subscribe:
         url, count, expected, out = args.subscribe
         asyncio.run(subscribe(url, int(count), int(expected), out))
+        return
+    if args.tap:
+        url, group, expected, out = args.tap
+        tap(url, group, int(expected), out)
         return
     if args.run == "bare":
         print(json.dumps(run_bare(args.subscribers, args.rate, args.seconds)), flush=True)
