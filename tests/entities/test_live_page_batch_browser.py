@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,28 @@ from tests.runs.conftest import start, ux_only_flow
 SCREENSHOT = ROOT / "test-artifacts" / "live-page-batch.png"
 
 
+@contextmanager
+def watched_page(tmp_path: Path) -> Iterator[tuple[str, Page, list[dict]]]:
+    """A server process (its sockets get at most one frame per 5 s) and a Chromium page
+    on it; yields the base URL, the page and the frames its websockets receive. No ORM
+    inside: Playwright's sync API runs an event loop in this thread."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    frames: list[dict] = []
+
+    def watch(ws: WebSocket) -> None:
+        ws.on("framereceived", lambda payload: frames.append(json.loads(payload)))
+
+    env = child_env(REALTIME_COALESCE_MS="5000", PUBLIC_BASE_URL=base)
+    with processes([uvicorn_command(port)], env, tmp_path / "logs"), sync_playwright() as pw:
+        wait_until_serving(port)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.on("websocket", watch)
+        yield base, page, frames
+        browser.close()
+
+
 def wait_until(page: Page, condition: Callable[[], bool], what: object) -> None:
     """Playwright reports events to this thread a little after the page has them."""
     deadline = time.monotonic() + 15
@@ -49,25 +72,13 @@ def test_moves_that_arrive_in_one_batch_frame_all_appear_on_the_live_page(tmp_pa
     names = ["Monica", "Ross", "Rachel"]
     people = [EntityFactory.create(canvas=canvas, name=name) for name in names]
     headers = {"Authorization": f"Token {operator.auth_token.key}"}
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    frames: list[dict] = []
-
-    def watch(ws: WebSocket) -> None:
-        ws.on("framereceived", lambda payload: frames.append(json.loads(payload)))
-
-    env = child_env(REALTIME_COALESCE_MS="5000")
     nodes = ["segments", "value", "channels"]
 
-    def dot(person) -> Locator:
-        return page.locator(f'circle[data-entity-id="{person.pk}"]')
+    with watched_page(tmp_path) as (base, page, frames):
 
-    # No ORM below this point: Playwright's sync API runs an event loop in this thread.
-    with processes([uvicorn_command(port)], env, tmp_path / "logs"), sync_playwright() as pw:
-        wait_until_serving(port)
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.on("websocket", watch)
+        def dot(person) -> Locator:
+            return page.locator(f'circle[data-entity-id="{person.pk}"]')
+
         sign_in(page, base, f"/flows/{canvas.pk}/live/")
         expect(page.locator("#status")).to_have_attribute("data-state", "live")
 
@@ -92,7 +103,6 @@ def test_moves_that_arrive_in_one_batch_frame_all_appear_on_the_live_page(tmp_pa
         page.wait_for_timeout(500)  # let the dots' transitions settle for the picture
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
-        browser.close()
 
 
 @pytest.mark.browser
@@ -106,19 +116,7 @@ def test_the_run_view_applies_run_updates_that_arrive_in_a_batch_frame(tmp_path:
     flow = ux_only_flow(operator)
     run = start(flow)
     headers = {"Authorization": f"Token {operator.auth_token.key}"}
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    frames: list[dict] = []
-
-    def watch(ws: WebSocket) -> None:
-        ws.on("framereceived", lambda payload: frames.append(json.loads(payload)))
-
-    env = child_env(REALTIME_COALESCE_MS="5000", PUBLIC_BASE_URL=base)
-    with processes([uvicorn_command(port)], env, tmp_path / "logs"), sync_playwright() as pw:
-        wait_until_serving(port)
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
-        page.on("websocket", watch)
+    with watched_page(tmp_path) as (base, page, frames):
         fetched: list[str] = []
         page.on("requestfinished", lambda request: fetched.append(request.url))
         sign_in(page, base, f"/runs/{run.pk}/")
@@ -154,4 +152,3 @@ def test_the_run_view_applies_run_updates_that_arrive_in_a_batch_frame(tmp_path:
         wait_until(page, lambda: (None, "completed") in batched_updates_of_our_run(), frames)
         page.wait_for_timeout(300)
         page.screenshot(path=str(ROOT / "test-artifacts" / "run-view-batch.png"), full_page=True)
-        browser.close()

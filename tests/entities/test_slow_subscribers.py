@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from websockets.client import ClientProtocol
@@ -128,6 +129,16 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
+async def drain(layer: Any, channel: str) -> list[dict]:
+    """What the channel holds, until half a second passes without a message."""
+    received = []
+    while True:
+        try:
+            received.append(await asyncio.wait_for(layer.receive(channel), 0.5))
+        except TimeoutError:
+            return received
+
+
 def test_the_in_memory_layer_reports_an_overflow_past_capacity() -> None:
     async def scenario() -> list[dict]:
         layer = BoundedInMemoryChannelLayer(capacity=3)
@@ -179,12 +190,7 @@ def test_the_redis_layer_bounds_each_channel_and_reports_the_overflow() -> None:
                 await layer.group_send("canvas.x", {"type": "m", "i": index})
             await layer.group_send("canvas.x", {"type": "last"})
             await asyncio.sleep(0.5)  # the subscriber task files what Redis delivers
-            seen = []
-            while True:
-                try:
-                    seen.append(await asyncio.wait_for(layer.receive(channel), 0.5))
-                except TimeoutError:
-                    return seen
+            return await drain(layer, channel)
         finally:
             await layer.flush()
 
@@ -206,12 +212,7 @@ def test_messages_waiting_for_a_stalled_loop_are_bounded_and_the_canvas_told_to_
         # Pushed while the loop is busy running this coroutine: nothing is sent yet.
         for index in range(12):
             handoff.push(("canvas.x",), {"type": realtime.MESSAGE_TYPE, "i": index})
-        received = []
-        while True:
-            try:
-                received.append(await asyncio.wait_for(layer.receive(channel), 0.5))
-            except TimeoutError:
-                return received
+        return await drain(layer, channel)
 
     overflow, rest = run(scenario())
     # The dropped ones are reported (the canvas's sockets resync with 4408) ...
