@@ -43,8 +43,8 @@ BATCH_TYPE = "stitch.batch"
 # hundred KB: one Redis publish, one decode, not a burst's megabytes in one piece).
 BATCH_MAX = 200
 BATCH_MAX_CHARS = 256 * 1024
-# Messages waiting for a loop that does not drain them (stopped, wedged): past this the
-# oldest are dropped and their groups told to resync (4408), instead of growing memory.
+# Messages waiting for a loop that does not drain them (stopped, wedged): past this what
+# waits is dropped and its groups told to resync (4408), instead of growing memory.
 HANDOFF_CAPACITY = 20_000
 # How long a process that exits waits for its publisher to send what is still waiting.
 EXIT_FLUSH_SECONDS = 5.0
