@@ -12,7 +12,7 @@ from websockets.sync.client import connect
 from flows import engine
 from flows.models import Run
 from tests.engine.conftest import callback, detail, edge, node, start, workflow
-from tests.entities.live_servers import threaded_server
+from tests.entities.live_servers import receive, threaded_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,7 +157,7 @@ def test_cancel_announces_every_node_it_skips(server, owner, owner_client, worke
         }
         seen: dict[str | None, str] = {}
         while seen.get(None) != "cancelled":
-            message = json.loads(ws.recv(timeout=10))
+            message = receive(ws, timeout=10)  # unpacks batch frames (README, Realtime)
             if message["type"] == "run.updated" and message["run_id"] == run["id"]:
                 seen[message["node_id"]] = message["status"]
     final = detail(owner_client, run["id"])["node_states"]
