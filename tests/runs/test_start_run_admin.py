@@ -110,6 +110,6 @@ def test_staff_without_the_add_permission_cannot_start_runs(owner, client) -> No
 def test_the_entity_is_found_by_searching(owner, staff_web) -> None:
     ada = EntityFactory.create(canvas__owner=owner, name="Ada Lovelace")
     EntityFactory.create(canvas__owner=owner, name="Alan Turing")
-    query = {"app_label": "flows", "model_name": "run", "field_name": "entity", "term": "ada"}
+    query = {"app_label": "flows", "model_name": "run", "field_name": "entity", "term": "lovelace"}
     found = staff_web.get("/admin/autocomplete/", query).json()["results"]
     assert [hit["id"] for hit in found] == [str(ada.pk)]
