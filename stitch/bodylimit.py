@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+
+from stitch import metrics
+from stitch.middleware import route_of_path
 
 Scope = dict[str, Any]
 Message = Mapping[str, Any]
@@ -74,7 +78,14 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, limit: int) -> None:
+async def _refuse(send: Send, limit: int, scope: Scope, started: float) -> None:
+    # Django never sees this request, so its metrics middleware cannot count it.
+    metrics.record_request(
+        method=scope["method"],
+        route=route_of_path(scope["path"]),
+        status=413,
+        seconds=time.perf_counter() - started,
+    )
     body = json.dumps(
         {"body": [f"Request body is larger than this endpoint's limit of {limit} bytes."]}
     ).encode()
@@ -96,8 +107,9 @@ async def _refuse(send: Send, limit: int) -> None:
 class _CountingExchange:
     """receive/send for one request: counts body bytes, refuses past the limit."""
 
-    def __init__(self, receive: Receive, send: Send, limit: int):
-        self._receive, self._send, self.limit = receive, send, limit
+    def __init__(self, receive: Receive, send: Send, limit: int, scope: Scope):
+        self._receive, self._send, self.limit, self._scope = receive, send, limit, scope
+        self._started = time.perf_counter()
         self.received = 0
         self.refused = False
         self.started = False
@@ -111,7 +123,7 @@ class _CountingExchange:
             if self.received > self.limit:
                 self.refused = True
                 if not self.started:
-                    await _refuse(self._send, self.limit)
+                    await _refuse(self._send, self.limit, self._scope, self._started)
                 # To the app this is a client that went away: Django stops reading
                 # the body and answers nothing.
                 return {"type": "http.disconnect"}
@@ -138,7 +150,7 @@ class BodyLimitMiddleware:
         limit = body_limit(scope["method"], scope["path"])
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit)
+            await _refuse(send, limit, scope, time.perf_counter())
             return
-        exchange = _CountingExchange(receive, send, limit)
+        exchange = _CountingExchange(receive, send, limit, scope)
         await self.app(scope, exchange.receive, exchange.send)

@@ -20,6 +20,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from stitch import logs, metrics
 
@@ -99,9 +100,21 @@ def _finish(
 
 def route_of(request: HttpRequest) -> str:
     """The URL pattern that served the request (bounded: one per pattern), not the path."""
-    match = getattr(request, "resolver_match", None)
+    return _route_name(getattr(request, "resolver_match", None), request.path)
+
+
+def route_of_path(path: str) -> str:
+    """The same name for a request answered before Django routed it (the body layer)."""
+    try:
+        match: ResolverMatch | None = resolve(path)
+    except Resolver404:
+        match = None
+    return _route_name(match, path)
+
+
+def _route_name(match: ResolverMatch | None, path: str) -> str:
     if match is None:
-        return "static" if request.path.startswith(settings.STATIC_URL) else "unmatched"
+        return "static" if path.startswith(settings.STATIC_URL) else "unmatched"
     raw = match.route
     route = _routes.get(raw)
     if route is None:

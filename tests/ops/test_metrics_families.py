@@ -108,3 +108,41 @@ def test_runs_by_status_and_worker_heartbeats(scrape: Scrape, owner: Any) -> Non
     assert {"status": "cancelled"} in samples.labels_of("stitch_runs")  # 0, but present
     assert samples.value("stitch_job_workers") == 1
     assert 3 <= samples.value("stitch_job_worker_heartbeat_age_seconds") < 60
+
+
+def test_bodies_refused_before_django_are_counted_as_413s(scrape: Scrape) -> None:
+    """The body-limit layer answers 413 in front of Django: it is a request all the same."""
+    from asgiref.sync import async_to_sync
+
+    from stitch.bodylimit import BodyLimitMiddleware, body_limit
+
+    async def never_called(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("a refused body must not reach the app")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    path = "/api/webhooks/some-slug/"
+    too_long = str(body_limit("POST", path) + 1).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "headers": [(b"content-length", too_long)],
+    }
+    before = scrape()
+    async_to_sync(BodyLimitMiddleware(never_called))(scope, receive, send)
+    after = scrape()
+    assert sent[0]["status"] == 413
+    labels = {
+        "method": "POST",
+        "route": "/api/webhooks/(?P<endpoint_slug>[A-Za-z0-9_-]{1,100})/",
+        "status": "413",
+    }
+    name = "stitch_http_requests_total"
+    assert after.value(name, **labels) - before.value(name, **labels) == 1
