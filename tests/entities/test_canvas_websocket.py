@@ -274,6 +274,19 @@ def test_deleting_a_canvas_broadcasts_the_deletion_of_each_entity(
     assert {m["type"] for m in deleted} == {"entity.deleted"}
 
 
+def test_deleting_the_owner_in_the_admin_broadcasts_the_deletion_of_each_entity(
+    server, subscribed, canvas, owner
+):
+    entities = {str(EntityFactory.create(canvas=canvas).pk) for _ in range(2)}
+    operator = Client()
+    operator.force_login(UserFactory.create(is_staff=True, is_superuser=True))
+    answer = operator.post(f"/admin/stitch/user/{owner.pk}/delete/", {"post": "yes"})
+    assert answer.status_code == 302
+    deleted = [receive(subscribed) for _ in entities]
+    assert {m["id"] for m in deleted} == entities
+    assert {m["type"] for m in deleted} == {"entity.deleted"}
+
+
 @pytest.mark.parametrize(
     "origin",
     [
