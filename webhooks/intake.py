@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from stitch import jsondata, observe
-from webhooks import services, signatures
+from webhooks import endpoints, services, signatures
 from webhooks.models import WebhookConfig
 
 # Stripe, Svix and Typeform ids are about 30 characters, a Calendly invitee URI about 100;
@@ -27,16 +27,7 @@ MAX_PROVIDER_EVENT_ID_LENGTH = 500
 class Refused(Exception):
     def __init__(self, status: int, body: dict[str, Any]):
         super().__init__(body)
-        self.response = JsonResponse(body, status=status)
-
-
-def _config(endpoint_slug: str) -> WebhookConfig:
-    config = WebhookConfig.objects.filter(endpoint_slug=endpoint_slug).first()
-    if config is None:
-        raise Refused(404, {"detail": f"No webhook endpoint {endpoint_slug!r}."})
-    if not config.is_active:
-        raise Refused(410, {"detail": f"Webhook endpoint {endpoint_slug!r} is inactive."})
-    return config
+        self.status, self.body = status, body
 
 
 def _body(request: HttpRequest) -> bytes:
@@ -135,33 +126,111 @@ def _checked_provider_id(provider_id: ProviderId | None) -> str | None:
     return provider_id.value
 
 
-@csrf_exempt
-@require_POST
-def webhook_intake(request: HttpRequest, endpoint_slug: str) -> JsonResponse:
-    config = None
+@dataclass(frozen=True)
+class Acceptable:
+    """A delivery that passed every check: what the database is asked to store."""
+
+    config: WebhookConfig
+    payload: dict[str, Any]
+    provider_event_id: str | None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An answer decided without the database; `logged` refusals (bad signatures) are
+    also stored as failed events (SPEC 7.2)."""
+
+    status: int
+    body: dict[str, Any]
+    reason: str = ""
+    logged: bool = False
+    payload: dict[str, Any] | None = None
+
+
+def decide(config: WebhookConfig, headers: Mapping[str, str], body: bytes) -> Acceptable | Refusal:
+    """Everything the intake checks after finding an active endpoint and reading the
+    body, without I/O: shared by the Django view and the ASGI fast route."""
     try:
-        config = _config(endpoint_slug)
-        body = _body(request)
         payload = _payload(body)
     except Refused as refused:
-        return observe.webhook_answered(config, refused.response)
+        return Refusal(refused.status, refused.body)
     try:
-        _authenticate(config, request.headers, body)
+        _authenticate(config, headers, body)
     except signatures.SignatureError as exc:
-        services.webhook_event_refuse(
-            config=config, body=body, payload=payload, error=f"signature: {exc}"
-        )
-        refusal = JsonResponse({"detail": f"Invalid webhook signature: {exc}."}, status=401)
-        return observe.webhook_answered(config, refusal, reason=f"signature: {exc}")
-    found = provider_event_id(source=config.source, headers=request.headers, payload=payload)
+        detail = {"detail": f"Invalid webhook signature: {exc}."}
+        return Refusal(401, detail, reason=f"signature: {exc}", logged=True, payload=payload)
+    found = provider_event_id(source=config.source, headers=headers, payload=payload)
     try:
         provider_id = _checked_provider_id(found)
     except Refused as refused:
-        return observe.webhook_answered(config, refused.response, reason="provider event id")
-    event, created = services.webhook_event_accept(
-        config=config, payload=payload, provider_event_id=provider_id
+        return Refusal(refused.status, refused.body, reason="provider event id")
+    return Acceptable(config, payload, provider_id)
+
+
+def endpoint_refusal(slug: str, config: WebhookConfig | None) -> Refusal | None:
+    """404 for an unknown slug, 410 for an inactive endpoint."""
+    if config is None:
+        return Refusal(404, {"detail": f"No webhook endpoint {slug!r}."})
+    if not config.is_active:
+        return Refusal(410, {"detail": f"Webhook endpoint {slug!r} is inactive."})
+    return None
+
+
+def _answer(config: WebhookConfig | None, refusal: Refusal) -> JsonResponse:
+    response = JsonResponse(refusal.body, status=refusal.status)
+    return observe.webhook_answered(config, response, reason=refusal.reason)
+
+
+def _handle(
+    request: HttpRequest, slug: str, config: WebhookConfig, body: bytes, *, fresh: bool
+) -> JsonResponse | None:
+    """The answer, or None when a cached config may be stale (handle again, fresh)."""
+    verdict = decide(config, request.headers, body)
+    if isinstance(verdict, Refusal):
+        if verdict.logged and not fresh:
+            return None  # the secret may have been rotated since it was cached
+        if verdict.logged:
+            assert verdict.payload is not None
+            services.webhook_event_refuse(
+                config=config, body=body, payload=verdict.payload, error=verdict.reason
+            )
+        return _answer(config, verdict)
+    stored = services.webhook_event_accept(
+        config=config, payload=verdict.payload, provider_event_id=verdict.provider_event_id
     )
+    if stored is None:
+        return None  # the config changed since it was read
     answer = JsonResponse(
-        {"event_id": str(event.id), "status": event.status}, status=202 if created else 200
+        {"event_id": str(stored.id), "status": stored.status},
+        status=202 if stored.created else 200,
     )
     return observe.webhook_answered(config, answer)
+
+
+@csrf_exempt
+@require_POST
+def webhook_intake(request: HttpRequest, endpoint_slug: str) -> JsonResponse:
+    config = endpoints.cached(endpoint_slug)
+    fresh = config is None
+    if config is None:
+        config = endpoints.load(endpoint_slug)
+    refusal = endpoint_refusal(endpoint_slug, config)
+    if refusal is not None:
+        return _answer(config, refusal)
+    assert config is not None
+    try:
+        body = _body(request)
+    except Refused as refused:
+        return _answer(config, Refusal(refused.status, refused.body))
+    answer = _handle(request, endpoint_slug, config, body, fresh=fresh)
+    if answer is None:
+        endpoints.forget(endpoint_slug)
+        config = endpoints.load(endpoint_slug)
+        refusal = endpoint_refusal(endpoint_slug, config)
+        if refusal is not None:
+            return _answer(config, refusal)
+        assert config is not None
+        answer = _handle(request, endpoint_slug, config, body, fresh=True)
+    if answer is None:  # changed again meanwhile: the provider retries
+        return _answer(config, Refusal(409, {"detail": "The endpoint changed; try again."}))
+    return answer

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -20,11 +22,11 @@ from entities.services import entity_journey_start_locked
 from flows.engine import run_start
 from flows.engine.jobs import defer_on_django
 from flows.models import Run
-from stitch import observe, recovery
+from stitch import logs, observe, recovery
 from stitch.dberrors import first_line, is_transient
 from stitch.errors import FieldError
 from stitch.models import User
-from webhooks import tasks
+from webhooks import sql, tasks
 from webhooks.mapping import MappedEntity, MappingError, entity_map
 from webhooks.models import WebhookConfig, WebhookEvent, WebhookEventStatus
 
@@ -39,33 +41,78 @@ FAILED = WebhookEventStatus.FAILED
 # --- intake -------------------------------------------------------------------------
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Stored:
+    """What the intake answers: the event's id and status, and whether it is new."""
+
+    id: UUID
+    status: str
+    created: bool
+
+
+def webhook_events_accept_sql(
+    deliveries: list[tuple[WebhookConfig, dict[str, Any], str | None]],
+) -> tuple[dict[str, Any], list[UUID]]:
+    """The parameters of sql.EVENTS_ACCEPT for these verified deliveries, and the ids
+    the new events get (one JSON document: see the statement)."""
+    ids = [uuid4() for _ in deliveries]
+    rows = [
+        {
+            "n": n,
+            "id": str(event_id),
+            "config": str(config.pk),
+            "source": config.source,
+            "secret": config.secret,
+            "require_signature": config.require_signature,
+            "provider_event_id": provider_event_id,
+            "payload": payload,
+            "job_args": logs.job_kwargs({"event_id": str(event_id)}),
+        }
+        for n, ((config, payload, provider_event_id), event_id) in enumerate(
+            zip(deliveries, ids, strict=True)
+        )
+    ]
+    params = {
+        "deliveries": json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
+        "queue": tasks.process_event.queue,
+        "task": tasks.process_event.name,
+    }
+    return params, ids
+
+
 def webhook_event_accept(
     *, config: WebhookConfig, payload: dict[str, Any], provider_event_id: str | None
-) -> tuple[WebhookEvent, bool]:
-    """Store a verified delivery and defer its processing job in the same transaction
-    (no event without a job, no job without an event; jobs always go through Django's
-    connection, even inside a worker whose app connector commits on its own).
+) -> Stored | None:
+    """Store a verified delivery and defer its processing job: one statement, so one
+    commit holds both (no event without a job, no job without an event).
 
-    Returns (event, created); a repeat of a provider event id returns the first event
-    and changes nothing."""
-    try:
-        # Savepoint: the unique index (config, provider_event_id) is what decides between
-        # two copies arriving at the same instant; the loser's insert waits for the
-        # winner's commit, fails, and only its savepoint is rolled back.
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                webhook_config=config, payload=payload, provider_event_id=provider_event_id
-            )
-    except IntegrityError:
-        first = WebhookEvent.objects.filter(
-            webhook_config=config, provider_event_id=provider_event_id
-        ).first()
-        if first is None or provider_event_id is None:
-            raise
-        return first, False
-    defer_on_django(tasks.process_event, {"event_id": str(event.id)})
-    return event, True
+    A repeat of a provider event id returns the first event and changes nothing, even
+    when both copies arrive at the same instant (ON CONFLICT on the unique index; see
+    sql.EVENTS_ACCEPT). None when the config is no longer what `config` says (deleted,
+    deactivated, secret or source changed): nothing was stored, decide again."""
+    params, (event_id,) = webhook_events_accept_sql([(config, payload, provider_event_id)])
+    with connection.cursor() as cursor:  # autocommit: the statement is the transaction
+        cursor.execute(sql.EVENTS_ACCEPT, params)
+        ((_n, config_ok, created),) = cursor.fetchall()
+    if not config_ok:
+        return None
+    if created:
+        return Stored(event_id, PENDING, True)
+    return webhook_event_existing(config_id=config.pk, provider_event_id=provider_event_id)
+
+
+def webhook_event_existing(*, config_id: Any, provider_event_id: str | None) -> Stored:
+    """The first copy of a repeated delivery (read after the statement that lost)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.EVENT_EXISTING, {"config": config_id, "provider_event_id": provider_event_id}
+        )
+        row = cursor.fetchone()
+    if row is None or provider_event_id is None:
+        # Cannot happen: ON CONFLICT skips a row only for an existing id, and events are
+        # deleted only with their config.
+        raise DatabaseError("webhook event conflict without a first copy")
+    return Stored(row[0], row[1], False)
 
 
 # A refused delivery is kept for the audit trail, but anyone can send one: the first
