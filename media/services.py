@@ -26,6 +26,7 @@ from media.errors import MediaRejected
 from media.models import Media, MediaUpload
 from media.probe import Probe, family_of, probe_file, resolve_media_type
 from media.storage import delete_files, media_file_path, media_storage, thumbnail_path_for
+from stitch import logs
 from stitch.models import User
 
 logger = logging.getLogger(__name__)
@@ -107,8 +108,8 @@ def _defer_thumbnail(media_id: uuid.UUID) -> None:
     from media.tasks import media_thumbnail
 
     # Deferred on Django's connection, i.e. inside the caller's transaction: the
-    # job exists if and only if the row does.
-    media_thumbnail.defer(media_id=str(media_id))
+    # job exists if and only if the row does; it carries the request's id.
+    media_thumbnail.defer(**logs.job_kwargs({"media_id": str(media_id)}))
 
 
 def media_update(*, media: Media, changes: dict[str, Any]) -> Media:

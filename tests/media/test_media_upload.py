@@ -201,3 +201,16 @@ def test_anonymous_uploads_are_refused(anon_client, upload: Upload) -> None:
     response = upload(samples.png(), client=anon_client)
     assert response.status_code == 401
     assert not Media.objects.exists()
+
+
+def test_the_thumbnail_job_carries_the_uploading_request_s_id(owner_client) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    file = SimpleUploadedFile("a.png", samples.png(), content_type="image/png")
+    answer = owner_client.post(
+        "/api/media/", {"file": file}, format="multipart", HTTP_X_REQUEST_ID="trace-7"
+    )
+    assert answer.status_code == 201, answer.json()
+    [job] = ProcrastinateJob.objects.filter(task_name="media.thumbnail")
+    assert job.args == {"media_id": answer.json()["id"], "_request_id": "trace-7"}
