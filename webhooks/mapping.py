@@ -1,18 +1,18 @@
 """Entity mapping (SPEC 7.5): JSONPath expressions that pick entity fields from a payload.
 
-A mapping value starting with `$` is a JSONPath (jsonpath-ng's extended grammar, so
-filters such as `$.items[?(@.primary)].email` work); anything else is a literal. The
-`metadata` key holds a nested map of the same kind.
+A mapping value starting with `$` is a JSONPath, read by the workflows' one reader
+(flows.jsonpath: jsonpath-ng's extended grammar, so filters such as
+`$.items[?(@.primary)].email` work, and SPEC 4's rule that a path which can match
+several values always yields a list); anything else is a literal. The `metadata` key
+holds a nested map of the same kind.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
-from jsonpath_ng import JSONPath
-from jsonpath_ng.ext import parse
+from flows.jsonpath import PathError, path_problem, path_value
 
 ENTITY_FIELDS = ("name", "email", "entity_type", "avatar_url")
 REQUIRED_FIELDS = ("name", "entity_type")
@@ -26,13 +26,6 @@ class MappingError(ValueError):
         self.key = key
 
 
-@functools.lru_cache(maxsize=1024)
-def compiled(expression: str) -> JSONPath:
-    """Parse once per distinct expression: parsing costs far more than evaluating, and a
-    config's handful of expressions is evaluated for every event it receives."""
-    return parse(expression)
-
-
 def _is_path(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("$")
 
@@ -42,13 +35,9 @@ def _check_value(key: str, value: Any) -> None:
         for sub_key, sub_value in value.items():
             _check_value(f"{key}.{sub_key}", sub_value)
         return
-    if not _is_path(value):
-        return
-    try:
-        compiled(value)
-    # Broad on purpose: besides JSONPathError, the ply-based lexer raises bare Exceptions.
-    except Exception as exc:
-        raise MappingError(key, f"cannot parse JSONPath {value!r} ({exc})") from exc
+    problem = path_problem(value) if _is_path(value) else None
+    if problem:
+        raise MappingError(key, f"cannot parse JSONPath {value!r} ({problem})")
 
 
 def mapping_check(mapping: Any) -> None:
@@ -69,16 +58,16 @@ def mapping_check(mapping: Any) -> None:
             raise MappingError(key, f"unknown key (allowed: {allowed})")
 
 
-def _evaluate(value: Any, payload: Any) -> Any:
-    """A path's single match, a list for several matches, None for none."""
+def _evaluate(key: str, value: Any, payload: Any) -> Any:
+    """What `value` gives on `payload` (SPEC 4's shapes); MappingError names `key`."""
     if isinstance(value, dict):
-        return {k: _evaluate(v, payload) for k, v in value.items()}
+        return {k: _evaluate(f"{key}.{k}", v, payload) for k, v in value.items()}
     if not _is_path(value):
         return value
-    matches = [m.value for m in compiled(value).find(payload)]
-    if not matches:
-        return None
-    return matches[0] if len(matches) == 1 else matches
+    try:
+        return path_value(value, payload)
+    except PathError as exc:  # parses, but not on this payload (a broken regex filter)
+        raise MappingError(key, str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -99,7 +88,7 @@ def _text(value: Any) -> str | None:
 
 def entity_map(mapping: dict[str, Any], payload: Any) -> MappedEntity:
     """Apply `mapping` to `payload`; MappingError names a required field that came out empty."""
-    values = {key: _evaluate(mapping.get(key), payload) for key in ENTITY_FIELDS}
+    values = {key: _evaluate(key, mapping.get(key), payload) for key in ENTITY_FIELDS}
     texts = {key: _text(value) for key, value in values.items()}
     for key in REQUIRED_FIELDS:
         if texts[key] is None:
@@ -107,7 +96,7 @@ def entity_map(mapping: dict[str, Any], payload: Any) -> MappedEntity:
             if source is None:
                 raise MappingError(key, "is required but the mapping has no such key")
             raise MappingError(key, f"{source} matched no usable value in the payload")
-    evaluated = _evaluate(mapping.get("metadata") or {}, payload)
+    evaluated = _evaluate("metadata", mapping.get("metadata") or {}, payload)
     # A path that matched nothing adds nothing: merged into an existing entity, a None
     # would erase what an earlier event told us.
     metadata = {key: value for key, value in evaluated.items() if value is not None}

@@ -11,9 +11,9 @@ from typing import Any
 from django.test import RequestFactory
 from django.urls import reverse
 
+from flows.jsonpath import compile_path
 from webhooks import signatures
 from webhooks.intake import webhook_intake
-from webhooks.mapping import compiled
 from webhooks.models import WebhookConfig
 
 
@@ -40,7 +40,7 @@ def _place(payload: dict[str, Any], expression: Any, value: Any) -> None:
     if not (isinstance(expression, str) and expression.startswith("$")):
         return
     try:
-        compiled(expression).update_or_create(payload, value)
+        compile_path(expression).update_or_create(payload, value)
     except Exception:
         return  # filters and slices cannot be filled in; that path stays empty
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from webhooks.mapping import MappingError, compiled, entity_map, mapping_check
+from flows.jsonpath import compile_path
+from webhooks.mapping import MappingError, entity_map, mapping_check
 
 PAYLOAD = {
     "customer": {"name": "Ada", "email": " Ada@Example.COM "},
@@ -51,7 +54,7 @@ def test_an_object_is_not_a_name() -> None:
 
 
 def test_parsed_expressions_are_cached() -> None:
-    assert compiled("$.customer.name") is compiled("$.customer.name")
+    assert compile_path("$.customer.name") is compile_path("$.customer.name")
 
 
 @pytest.mark.parametrize(
@@ -67,3 +70,23 @@ def test_the_check_names_the_bad_key(mapping: dict, key: str) -> None:
     with pytest.raises(MappingError) as caught:
         mapping_check(mapping)
     assert caught.value.key == key
+
+
+def test_a_path_that_can_match_several_values_always_gives_a_list() -> None:
+    """SPEC 4's rule holds for entity mappings too: the shape follows the path, not how
+    many values the payload happens to hold."""
+    mapping: dict[str, Any] = {"name": "$.customer.name", "entity_type": "lead"}
+    mapping["metadata"] = {"skus": "$.items[*].sku", "first": "$.items[0].sku"}
+    one = entity_map(mapping, {**PAYLOAD, "items": [{"sku": "A"}]})
+    none = entity_map(mapping, {**PAYLOAD, "items": []})
+    assert one.metadata == {"skus": ["A"], "first": "A"}
+    assert none.metadata == {"skus": []}  # a single value that is absent adds nothing
+
+
+def test_a_path_that_cannot_be_evaluated_on_the_payload_names_its_key() -> None:
+    mapping: dict[str, Any] = {"name": "$.customer.name", "entity_type": "lead"}
+    mapping["metadata"] = {"big": '$.items[?(@.sku =~ "(")]'}  # parses; the regex does not
+    with pytest.raises(MappingError) as caught:
+        entity_map(mapping, PAYLOAD)
+    assert caught.value.key == "metadata.big"
+    assert "cannot be evaluated" in str(caught.value)
