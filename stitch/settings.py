@@ -273,6 +273,9 @@ WEBHOOK_RECOVERY_AFTER_SECONDS = env_int("WEBHOOK_RECOVERY_AFTER_SECONDS", 60, m
 # An event whose processing kept failing for a passing reason (deadlock, timeout, the
 # database restarting) is marked failed after this many attempts; replay starts again.
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+# Events one processing job takes from the queue and processes in one transaction
+# (webhooks.batch); 1 processes each event on its own. bench/webhooks.py measures it.
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 50, minimum=1)
 
 # --- Media and storage ----------------------------------------------------------
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)

@@ -26,7 +26,7 @@ from stitch import logs, observe, recovery
 from stitch.dberrors import first_line, is_transient
 from stitch.errors import FieldError
 from stitch.models import User
-from webhooks import sql, tasks
+from webhooks import batch, sql, tasks
 from webhooks.mapping import MappedEntity, MappingError, entity_map
 from webhooks.models import WebhookConfig, WebhookEvent, WebhookEventStatus
 
@@ -213,6 +213,18 @@ def _entity_find_or_create(*, event: WebhookEvent, mapped: MappedEntity) -> Enti
     )
 
 
+def trigger(event: WebhookEvent) -> dict[str, Any]:
+    """The trigger of the run an event starts (SPEC 7.5)."""
+    config = event.webhook_config
+    return {
+        "type": "webhook",
+        "source": config.source,
+        "event_id": str(event.id),
+        "provider_event_id": event.provider_event_id,
+        "timestamp": event.received_at.isoformat(),
+    }
+
+
 def _event_apply(event: WebhookEvent) -> tuple[Entity, Run]:
     config = event.webhook_config
     mapped = entity_map(config.entity_mapping or {}, event.payload)
@@ -222,15 +234,8 @@ def _event_apply(event: WebhookEvent) -> tuple[Entity, Run]:
         edge_id=config.entry_edge_id,
         metadata={"webhook_event_id": str(event.id), "source": config.source},
     )
-    trigger = {
-        "type": "webhook",
-        "source": config.source,
-        "event_id": str(event.id),
-        "provider_event_id": event.provider_event_id,
-        "timestamp": event.received_at.isoformat(),
-    }
     run = run_start(
-        flow=config.workflow, entity=movement.entity, trigger=trigger, input=event.payload
+        flow=config.workflow, entity=movement.entity, trigger=trigger(event), input=event.payload
     )
     return movement.entity, run
 
@@ -279,30 +284,57 @@ def _gave_up(event: WebhookEvent) -> str:
     return f"gave up after {event.attempts - 1} attempts; last error: {last}"
 
 
-def _note_attempt_error(event_id: Any, exc: Exception) -> None:
-    """Keep the reason of a failed attempt on the waiting event (best effort: the
+def _note_attempt_error(event_ids: list[Any], exc: Exception) -> None:
+    """Keep the reason of a failed attempt on the waiting events (best effort: the
     database may be what failed)."""
     try:
-        WebhookEvent.objects.filter(pk=event_id, status=PENDING).update(
+        WebhookEvent.objects.filter(pk__in=event_ids, status=PENDING).update(
             error=f"attempt failed: {type(exc).__name__}: {first_line(exc)}"
         )
     except DatabaseError:
-        logger.warning("could not record the failed attempt of webhook event %s", event_id)
+        logger.warning("could not record the failed attempt of webhook events %s", event_ids)
 
 
 def webhook_event_process(*, event_id: Any) -> WebhookEvent | None:
-    """Turn a stored event into an entity on the entry edge and a run of the workflow.
+    """Turn a stored event into an entity on the entry edge and a run of the workflow,
+    together with up to WEBHOOK_BATCH_SIZE - 1 other events waiting in the queue
+    (webhooks.batch); returns the job's own event as finished, or None when it is not
+    (or no longer) waiting to be processed.
 
-    One transaction holds the claim, everything written (entity, journey event, run and
-    its dispatch jobs) and the outcome: a crash rolls all of it back and leaves the event
-    pending for the next attempt, so no half result and no duplicate can ever exist.
-    A passing database error propagates (the queue retries); anything else, including
-    data the database refuses, fails the event with the reason. Past
-    WEBHOOK_MAX_ATTEMPTS attempts the event fails too. Returns None when the event is
-    not (or no longer) waiting to be processed.
+    One transaction holds the claims, everything written (entities, journey events,
+    runs and their dispatch jobs), the other events' jobs deleted, and the outcomes: a
+    crash rolls all of it back and leaves the events pending with their jobs, so no
+    half result and no duplicate can ever exist. A passing database error propagates
+    (the queue retries); anything else, including data the database refuses, fails
+    only the event at fault, with the reason. Past WEBHOOK_MAX_ATTEMPTS attempts an
+    event fails too.
     """
-    if not _attempt_count(event_id):
+    stale = _stale_before()
+    picked = batch.attempts_count(leader=event_id, size=settings.WEBHOOK_BATCH_SIZE, stale=stale)
+    if not picked:
         return None
+    work = batch.Batch(events=[])
+    try:
+        with transaction.atomic():
+            work.events = batch.claim(picked=picked, stale=stale)
+            batch.apply(work)
+            batch.finish(work)
+    except Exception as exc:
+        ids = [picked_id for picked_id, _job in picked]
+        if is_transient(exc):
+            _note_attempt_error(ids, exc)
+            raise  # the events are pending again; the job's retry (or the sweep) comes back
+        # Not an event's fault (those are isolated inside the batch): each event gets a
+        # transaction of its own, so one cannot keep the others from completing.
+        logger.exception("webhook batch of event %s failed; processing one by one", event_id)
+        alone = [_process_alone(picked_id) for picked_id in ids]
+        return next((e for e in alone if e is not None and str(e.pk) == str(event_id)), None)
+    batch.observed(work)
+    return next((e for e in work.events if str(e.pk) == str(event_id)), None)
+
+
+def _process_alone(event_id: Any) -> WebhookEvent | None:
+    """The per-event path, for an event whose attempt is already counted."""
     try:
         with transaction.atomic():
             # The claim's UPDATE also row-locks the event until commit: a copy of this job
@@ -319,7 +351,7 @@ def webhook_event_process(*, event_id: Any) -> WebhookEvent | None:
                 finished = _finish(event, status=COMPLETED, entity=entity, run=run)
     except Exception as exc:
         if is_transient(exc):
-            _note_attempt_error(event_id, exc)
+            _note_attempt_error([event_id], exc)
             raise  # the event is pending again; the job's retry (or the sweep) comes back
         if not isinstance(exc, MappingError | FieldError | DatabaseError):
             logger.exception("webhook event %s failed", event_id)

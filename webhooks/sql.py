@@ -65,3 +65,129 @@ EVENT_EXISTING = """
 SELECT id, status FROM stitch_webhook_events
 WHERE webhook_config_id = %(config)s AND provider_event_id = %(provider_event_id)s
 """
+
+
+# --- batch processing -------------------------------------------------------------------
+
+# Counts an attempt on each event of a batch, committed on its own before processing
+# (a crash must not undo the count: SPEC 7.5, bounded attempts): the job's own event
+# (the leader; waits for a worker processing it right now, then matches nothing) and up
+# to `more` other events whose jobs are waiting in the queue, skipping events another
+# batch holds or picked within the lease. `claimed_at` is that lease: the event stays
+# pending, so its own job (or the recovery sweep) still processes it if this batch dies.
+#
+# Plans: `leader` is a primary-key lookup; `queued` walks
+# procrastinate_jobs_priority_idx_v1 (todo jobs by priority, id) and stops after `scan`
+# rows; `others` probes stitch_webhook_events_pkey per job. Rows are locked in id order
+# so two batches never wait on each other in a cycle.
+EVENTS_ATTEMPT = """
+WITH leader AS (
+    SELECT e.id FROM stitch_webhook_events e
+    WHERE e.id = %(leader)s AND e.accepted
+      AND (e.status = 'pending' OR (e.status = 'processing' AND e.claimed_at < %(stale)s))
+    FOR UPDATE
+), queued AS (
+    SELECT j.id AS job_id, (j.args->>'event_id')::uuid AS event_id
+    FROM procrastinate_jobs j
+    WHERE j.status = 'todo' AND j.queue_name = %(queue)s AND j.task_name = %(task)s
+      AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
+      AND j.args->>'event_id' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+    ORDER BY j.priority DESC, j.id
+    LIMIT %(scan)s
+), others AS (
+    SELECT e.id, min(q.job_id) AS job_id FROM stitch_webhook_events e
+    JOIN queued q ON q.event_id = e.id
+    WHERE EXISTS (SELECT FROM leader) AND e.id <> %(leader)s AND e.accepted
+      AND e.status = 'pending' AND (e.claimed_at IS NULL OR e.claimed_at < %(stale)s)
+    GROUP BY e.id
+), locked AS (
+    SELECT e.id, o.job_id FROM stitch_webhook_events e JOIN others o USING (id)
+    WHERE e.status = 'pending'
+    ORDER BY e.id
+    LIMIT %(more)s
+    FOR UPDATE OF e SKIP LOCKED
+), picked AS (
+    SELECT id, NULL::bigint AS job_id FROM leader
+    UNION ALL
+    SELECT id, job_id FROM locked
+)
+UPDATE stitch_webhook_events e SET attempts = e.attempts + 1, claimed_at = clock_timestamp()
+FROM picked WHERE e.id = picked.id
+RETURNING e.id, picked.job_id
+"""
+
+# The batch's claim, inside its transaction: pending -> processing, row-locked to commit
+# (in id order, like EVENTS_ATTEMPT). A row processed meanwhile by another job is
+# re-checked after its lock is released and left out. Plan: pkey lookups (= ANY).
+EVENTS_CLAIM = """
+UPDATE stitch_webhook_events e SET status = 'processing', claimed_at = clock_timestamp()
+WHERE e.id IN (
+    SELECT id FROM stitch_webhook_events
+    WHERE id = ANY(%(ids)s) AND accepted
+      AND (status = 'pending' OR (status = 'processing' AND claimed_at < %(stale)s))
+    ORDER BY id
+    FOR UPDATE
+)
+RETURNING e.id
+"""
+
+# The other events' jobs are done with the batch (one commit): no worker fetches them.
+# One fetched meanwhile (status doing) is left to run; it finds its event processed.
+# Plan: procrastinate_jobs_pkey (= ANY).
+JOBS_DELETE = """
+DELETE FROM procrastinate_jobs WHERE id = ANY(%(ids)s) AND status = 'todo'
+"""
+
+# Find-or-create of the batch's entities by (canvas, email) in one statement: the unique
+# index uniq_stitch_entities_canvas_email arbitrates (also against other batches and the
+# API: the loser of a race waits and then updates), the metadata merge of an existing
+# entity happens in SQL (top-level keys, the event's win, as `{**old, **new}`), and an
+# avatar is only filled in where there was none. The returned rows are row-locked to
+# commit (inserted, or updated by ON CONFLICT). A batch holds each (canvas, email) once:
+# a second event about the same person goes into the next round (one row cannot be
+# updated twice by one statement). Entities without e-mail are always new.
+ENTITIES_UPSERT = """
+INSERT INTO stitch_entities AS e
+    (id, canvas_id, name, email, avatar_url, entity_type, journey, metadata, sequence,
+     created_at, updated_at)
+SELECT r.id, r.canvas, r.name, r.email, r.avatar_url, r.entity_type, '[]'::jsonb,
+       r.metadata, 0, now(), now()
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+    n int, id uuid, canvas uuid, name text, email text, avatar_url text, entity_type text,
+    metadata jsonb)
+ORDER BY r.n
+ON CONFLICT (canvas_id, email) DO UPDATE SET
+    metadata = (CASE WHEN jsonb_typeof(e.metadata) = 'object' THEN e.metadata
+                ELSE '{}'::jsonb END) || excluded.metadata,
+    avatar_url = CASE WHEN coalesce(e.avatar_url, '') = ''
+                      THEN coalesce(excluded.avatar_url, e.avatar_url)
+                      ELSE e.avatar_url END,
+    updated_at = now()
+RETURNING e.*
+"""
+
+# The journey start of every entity of the batch (the columns a move owns, computed in
+# Python by the entities' own rules). Plan: stitch_entities_pkey per row.
+ENTITIES_MOVE = """
+UPDATE stitch_entities e SET
+    current_node_id = r.current_node_id, current_edge_id = r.current_edge_id,
+    edge_progress = r.edge_progress, node_entered_at = r.node_entered_at,
+    sequence = r.sequence, journey = r.journey, entity_type = r.entity_type,
+    updated_at = now()
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+    id uuid, current_node_id text, current_edge_id text, edge_progress numeric,
+    node_entered_at timestamptz, sequence bigint, journey jsonb, entity_type text)
+WHERE e.id = r.id
+"""
+
+# Every outcome of the batch (completed or failed, with its entity and run), committed
+# with what processing wrote. Plan: stitch_webhook_events_pkey per row.
+EVENTS_FINISH = """
+UPDATE stitch_webhook_events e SET
+    status = r.status, error = r.error, processed_at = now(),
+    entity_id = coalesce(r.entity, e.entity_id),
+    workflow_run_id = coalesce(r.run, e.workflow_run_id)
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+    id uuid, status text, error text, entity uuid, run uuid)
+WHERE e.id = r.id
+"""

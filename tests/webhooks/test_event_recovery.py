@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from entities.models import Entity
+from flows import bulk
 from flows.models import Run
 from tests.webhooks.conftest import sample_payload, signed_post
 from webhooks import services, tasks
@@ -52,6 +53,7 @@ def test_an_event_whose_worker_crashed_mid_processing_is_processed_once_later(
         raise Crash
 
     monkeypatch.setattr(services, "run_start", crash)
+    monkeypatch.setattr(bulk, "runs_start", crash)  # the batch path
     with pytest.raises(Crash):
         services.webhook_event_process(event_id=event.id)
     monkeypatch.undo()

@@ -17,6 +17,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from entities.models import Entity
+from flows import bulk
 from flows.models import Run
 from tests.factories import WebhookEventFactory
 from tests.webhooks.conftest import sample_payload, signed_post
@@ -81,6 +82,7 @@ def test_a_transient_database_error_leaves_the_event_for_another_attempt(
         raise transient(psycopg.errors.DeadlockDetected)
 
     monkeypatch.setattr(services, "run_start", deadlock)
+    monkeypatch.setattr(bulk, "runs_start", deadlock)  # the batch path
     with pytest.raises(OperationalError):
         services.webhook_event_process(event_id=event.id)
 
@@ -101,6 +103,7 @@ def test_an_event_that_keeps_failing_transiently_ends_failed_after_the_last_atte
         raise transient(psycopg.errors.QueryCanceled)
 
     monkeypatch.setattr(services, "run_start", timeout)
+    monkeypatch.setattr(bulk, "runs_start", timeout)  # the batch path
     for _ in range(3):
         with pytest.raises(OperationalError):
             services.webhook_event_process(event_id=event.id)

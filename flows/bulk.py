@@ -1,0 +1,92 @@
+"""Set-based run starts (issue 11): many runs of one workflow, one INSERT per table.
+
+`runs_start` writes exactly what `flows.engine.run_start` writes for each start — the
+run, its node rows with the entry nodes fired, the entry Workers' dispatch jobs, the
+`run.updated` notices after commit — by driving the engine's own `Step` in memory and
+writing what it produced in bulk (tests/webhooks/test_batch_processing.py compares
+both paths' rows). A plan whose start could read the database (an entry Splitter or
+Collector fires further nodes) goes through `run_start` one by one instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from entities.models import Entity
+from flows.engine import run_start
+from flows.engine.jobs import dispatch_defer
+from flows.engine.plan import Plan, plan_for
+from flows.engine.services import _initial_rows, _is_entry
+from flows.engine.state import Step, _run_status
+from flows.models import CanvasType, Flow, Run, RunNode, RunStatus
+from stitch.errors import FieldError
+
+# Entry nodes whose firing only sets fields of their own row (SPEC 4): a Worker waits
+# for its callback, a UX node for a person. Anything else may fire downstream nodes.
+_PURE_ENTRY_KINDS = frozenset({"worker", "ux"})
+
+
+@dataclass(frozen=True)
+class RunStart:
+    entity: Entity | None
+    trigger: dict[str, Any]
+    input: Any
+
+
+def runnable(flow: Flow) -> None:
+    """FieldError unless runs of `flow` can start (the checks of `run_start`)."""
+    if flow.canvas_type != CanvasType.WORKFLOW:
+        raise FieldError("flow", f"flow {flow.pk} is a {flow.canvas_type} canvas, not a workflow")
+    if flow.current_version_id is None:
+        raise FieldError("flow", f"flow {flow.pk} has no saved version to run")
+
+
+def _starts_in_memory(plan: Plan) -> bool:
+    rows = _initial_rows(Run(), plan)
+    entries = [row for row in rows if _is_entry(plan, row)]
+    # At least one pure entry: the run stays running or waiting, so starting it moves
+    # no entity (a run completed at start would make its entity arrive).
+    return bool(entries) and all(row.kind in _PURE_ENTRY_KINDS for row in entries)
+
+
+def runs_start(*, flow: Flow, starts: Sequence[RunStart]) -> list[Run]:
+    """Start one run of `flow` per start, inside the caller's transaction."""
+    runnable(flow)
+    plan = plan_for(flow.current_version_id)
+    if not _starts_in_memory(plan):
+        return [
+            run_start(flow=flow, entity=s.entity, trigger=s.trigger, input=s.input) for s in starts
+        ]
+    steps = [_step(flow, plan, start) for start in starts]
+    runs = [step.run for step in steps]
+    Run.objects.bulk_create(runs)
+    RunNode.objects.bulk_create([row for step in steps for row in step.new_rows])
+    dispatch_defer([node for step in steps for node in step.to_dispatch])
+    for step in steps:
+        step.new_rows, step.to_dispatch = [], []
+        step.run.changed_nodes = step._changed_states()
+        step._notify(status_changed=step.run.status != step.status_before)
+    return runs
+
+
+def _step(flow: Flow, plan: Plan, start: RunStart) -> Step:
+    """What `run_start` computes for one run, in memory (ids are made in Python)."""
+    assert flow.current_version_id is not None  # runnable()
+    run = Run(
+        flow=flow,
+        flow_version_id=flow.current_version_id,
+        entity=start.entity,
+        status=RunStatus.RUNNING,
+        input={} if start.input is None else start.input,
+        trigger=start.trigger,
+        total_count=len(plan.executable),
+    )
+    step = Step(run, plan)
+    rows = [step.adopt(row) for row in _initial_rows(run, plan)]
+    step.new_rows.extend(rows)
+    step.start([row for row in rows if _is_entry(plan, row)], run.input)
+    run.status = _run_status(run)
+    run.finished_at = None
+    return step
