@@ -3,7 +3,7 @@ PostgreSQL at scrape time (pending events, jobs per queue, runs by status, worke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -119,9 +119,9 @@ def test_bodies_refused_before_django_are_counted_as_413s(scrape: Scrape) -> Non
     async def never_called(scope: Any, receive: Any, send: Any) -> None:
         raise AssertionError("a refused body must not reach the app")
 
-    sent: list[dict[str, Any]] = []
+    sent: list[Mapping[str, Any]] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Mapping[str, Any]) -> None:
         sent.append(message)
 
     async def receive() -> dict[str, Any]:

@@ -117,6 +117,7 @@ def test_events_about_one_person_in_one_batch_merge_into_one_entity(
 def _rows(event: WebhookEvent) -> dict[str, Any]:
     """What processing wrote for one event, without ids and timestamps."""
     event.refresh_from_db()
+    assert event.entity_id is not None and event.workflow_run_id is not None
     entity = Entity.objects.get(pk=event.entity_id)
     run = Run.objects.get(pk=event.workflow_run_id)
     journey = JourneyEvent.objects.get(entity=entity)
@@ -186,7 +187,10 @@ def test_the_batch_writes_exactly_what_one_by_one_processing_writes(
     expected = _rows(alone)
     for event in batched:
         got = _rows(event)
-        assert got["run"][1]["customer"]["email"] == f"{event.provider_event_id[4:]}@example.com"
+        assert (
+            got["run"][1]["customer"]["email"]
+            == f"{(event.provider_event_id or '')[4:]}@example.com"
+        )
         got["run"] = (got["run"][0], expected["run"][1], *got["run"][2:])
         assert got == expected
 
