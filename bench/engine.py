@@ -1,189 +1,399 @@
-"""Engine benchmark (issue 3). Bounded: about a minute on 2 cores.
+"""Engine benchmark (issues 3 and 11). Bounded: about two minutes on 2 cores.
 
     DATABASE_URL=postgres://127.0.0.1/stitch DEBUG=true .venv/bin/python bench/engine.py
 
-Prints:
-1. a 1,000-way fan-out driven end to end by the task worker and a local HTTP echo
-   worker on 127.0.0.1 (synchronous replies): wall time and callbacks/s;
-2. the cost of one callback (callback endpoint, in-process client) at 10-way vs
-   1,000-way fan-out, and the ratio;
-3. callbacks/s for many small concurrent runs (200 two-node runs, 8 threads).
+Each figure is the median of `--passes` (default 3) with the range, and a ratio to the
+ceiling measured in the same run (bench/ceiling.py `callback`: pgbench locking one run
+of a 1,000-way fan-out, completing an instance, counting down Collector and run; 8
+clients, transactions/s), because these machines are noisy:
+
+1. end to end: a 1,000-way fan-out whose Worker is a synchronous echo HTTP worker (its
+   own process, asyncio, keep-alive), run by a task worker in this process
+   (`WORKER_CONCURRENCY` jobs at once): callbacks/s from run start to completed run;
+2. the cost of one callback (through the DRF view, in-process, one at a time) at
+   10-way and at 1,000-way fan-out, and their ratio (flat: at most 1.2);
+3. asynchronous callbacks through the callback endpoint: a uvicorn process serving
+   stitch.asgi, and wrk (C, a Lua script; `apt-get install wrk`) posting the callbacks
+   of ten running 1,000-way fan-outs in random order from 32 connections: callbacks/s.
 It migrates the database first and deletes what it created at the end.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import os
+import random
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
-import threading
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stitch.settings")
 os.environ.setdefault("DEBUG", "true")
 
-import django
 
-django.setup()
+# --- the echo worker (its own process: `bench/engine.py --echo PORT`) -----------------------
+async def _echo_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            body = json.loads(await reader.readexactly(length))
+            data = json.dumps({"status": "completed", "output": body["input"]}).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(data), data)
+            )
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
 
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
-from django.test import Client  # noqa: E402
 
-from flows import engine, services  # noqa: E402
-from flows.engine.tokens import callback_url  # noqa: E402
-from flows.models import Flow, Run, RunNode  # noqa: E402
-from stitch.models import User  # noqa: E402
-from tests.jobrunner import run_pending_jobs  # noqa: E402
+def echo_serve(port: int) -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(_echo_connection, "127.0.0.1", port, backlog=1024)
+        async with server:
+            await server.serve_forever()
 
-settings.DEBUG = False  # no query log growth
-settings.ALLOWED_HOSTS = ["*"]
+    asyncio.run(main())
 
 
-class EchoHandler(BaseHTTPRequestHandler):
-    """A synchronous worker: answers every dispatch with output = input."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        data = json.dumps({"status": "completed", "output": body["input"]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
-    def log_message(self, *args: Any) -> None:
-        pass
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+@contextmanager
+def process(command: list[str], port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    child = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    try:
+        wait_for_port(port)
+        yield child
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+# --- figures ---------------------------------------------------------------------------------
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "low": min(values), "high": max(values)}
+
+
+def shown(r: dict[str, float], fmt: str = "{:.0f}") -> str:
+    return f"{fmt.format(r['median'])} ({fmt.format(r['low'])}-{fmt.format(r['high'])})"
+
+
+# --- the benchmark (Django set up only here: the echo process never loads it) ---------------
+WRK_SCRIPT = """
+local lines = {}
+local at = 0
+local counts = {}
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local n = 0
+  for line in io.lines(args[1]) do
+    if n % tonumber(args[2]) == id then table.insert(lines, line) end
+    n = n + 1
+  end
+  statuses = {}
+end
+
+function request()
+  at = at + 1
+  if at > #lines then at = 1 end
+  local path, body = lines[at]:match("^(%S+) (.*)$")
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status ~= 200 and not shown then
+    shown = true
+    io.write("FIRST " .. status .. " " .. body:sub(1, 300) .. "\\n")
+  end
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + count
+    end
+  end
+  local parts = {}
+  for status, count in pairs(total) do table.insert(parts, status .. "=" .. count) end
+  io.write("STATUSES " .. table.concat(parts, ",") .. "\\n")
+  io.write(string.format("P99MS %.1f\\n", latency:percentile(99) / 1000))
+end
+"""
 
 
 def node(node_id: str, kind: str = "Worker", **data: Any) -> dict[str, Any]:
     return {"id": node_id, "type": kind, "position": {"x": 0, "y": 0}, "data": data}
 
 
-def fan_out_flow(owner: User, url: str) -> Flow:
-    graph = {
-        "nodes": [
-            node("s", "Splitter", arrayPath="items"),
-            node("w", webhookUrl=url, callbackTimeoutSeconds=3600),
-            node("c", "Collector"),
-        ],
-        "edges": [
-            {"id": "s-w", "source": "s", "target": "w"},
-            {"id": "w-c", "source": "w", "target": "c"},
-        ],
-    }
-    return services.flow_create(owner=owner, name="bench fan-out", graph=graph)
+class Bench:
+    def __init__(self, *, passes: int, seconds: int):
+        import django
 
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
 
-def clear_jobs() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM procrastinate_jobs")
+        settings.DEBUG = False  # no query log growth
+        settings.ALLOWED_HOSTS = ["*"]
+        call_command("migrate", verbosity=0)
+        from stitch.models import User
 
+        self.passes, self.seconds = passes, seconds
+        self.owner, _ = User.objects.get_or_create(username="bench-engine")
 
-def end_to_end(owner: User, url: str, width: int) -> None:
-    flow = fan_out_flow(owner, url)
-    clear_jobs()
-    started = time.perf_counter()
-    run = engine.run_start(flow=flow, input={"items": list(range(width))})
-    split = time.perf_counter() - started
-    run_pending_jobs(concurrency=20, horizon=120)
-    wall = time.perf_counter() - started
-    run.refresh_from_db()
-    assert run.status == "completed", run.status
-    print(f"1. {width}-way fan-out, local HTTP echo worker, in-process task worker:")
-    print(f"   start + split + {width} jobs deferred: {split * 1000:.0f} ms")
-    print(f"   wall time to completed run: {wall:.2f} s; {width / wall:.0f} callbacks/s")
+    def fan_out_flow(self, url: str) -> Any:
+        from flows import services
 
+        graph = {
+            "nodes": [
+                node("s", "Splitter", arrayPath="items"),
+                node("w", webhookUrl=url, callbackTimeoutSeconds=3600),
+                node("c", "Collector"),
+            ],
+            "edges": [
+                {"id": "s-w", "source": "s", "target": "w"},
+                {"id": "w-c", "source": "w", "target": "c"},
+            ],
+        }
+        return services.flow_create(owner=self.owner, name="bench fan-out", graph=graph)
 
-def post_callback(client: Client, run_id: Any, node_id: str, output: Any) -> float:
-    url = urlsplit(callback_url(run_id, node_id, 1))  # the first attempt
-    body = json.dumps({"status": "completed", "output": output})
-    t0 = time.perf_counter()
-    response = client.post(f"{url.path}?{url.query}", body, content_type="application/json")
-    elapsed = time.perf_counter() - t0
-    assert response.status_code == 200, response.content
-    return elapsed
+    @staticmethod
+    def clear_jobs() -> None:
+        from django.db import connection
 
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM procrastinate_jobs")
 
-def callback_cost(owner: User, width: int, samples: int) -> float:
-    """Median seconds of one sibling callback (not the last, which fires the Collector)."""
-    flow = fan_out_flow(owner, "http://127.0.0.1:9/unused")
-    run = engine.run_start(flow=flow, input={"items": list(range(width))})
-    clear_jobs()  # nothing is dispatched: the callbacks are posted directly
-    client = Client()
-    step = max(1, (width - 1) // samples)
-    times = [post_callback(client, run.pk, f"w_{i}", i) for i in range(0, width - 1, step)]
-    for i in range(width - 1):
-        if i % step:
-            post_callback(client, run.pk, f"w_{i}", i)
-    post_callback(client, run.pk, f"w_{width - 1}", width - 1)
-    assert Run.objects.get(pk=run.pk).status == "completed"
-    return statistics.median(times)
+    # 1. end to end -----------------------------------------------------------------------
+    def end_to_end(self, url: str, width: int) -> float:
+        from flows import engine
+        from flows.models import Run
+        from tests.jobrunner import run_pending_jobs
 
+        flow = self.fan_out_flow(url)
+        self.clear_jobs()
+        started = time.perf_counter()
+        run = engine.run_start(flow=flow, input={"items": list(range(width))})
+        from django.conf import settings
 
-def small_runs(owner: User, runs: int, threads: int) -> None:
-    graph = {
-        "nodes": [
-            node("a", webhookUrl="http://127.0.0.1:9/x"),
-            node("b", webhookUrl="http://127.0.0.1:9/y"),
-        ],
-        "edges": [{"id": "a-b", "source": "a", "target": "b"}],
-    }
-    flow = services.flow_create(owner=owner, name="bench small", graph=graph)
-    run_ids = [engine.run_start(flow=flow).pk for _ in range(runs)]
-    clear_jobs()
+        concurrency = settings.PROCRASTINATE_WORKER_DEFAULTS["concurrency"]
+        run_pending_jobs(concurrency=int(str(concurrency)))
+        wall = time.perf_counter() - started
+        status = Run.objects.values_list("status", flat=True).get(pk=run.pk)
+        assert status == "completed", status
+        return width / wall
 
-    def drive(ids: list[Any]) -> None:
+    # 2. the cost of one callback -----------------------------------------------------------
+    def callback_cost(self, width: int, samples: int) -> float:
+        """Median seconds of one sibling callback (not the last, which fires the Collector)."""
+        from django.test import Client
+
+        from flows import engine
+        from flows.engine.tokens import callback_url
+        from flows.models import Run
+
+        flow = self.fan_out_flow("http://127.0.0.1:9/unused")
+        run = engine.run_start(flow=flow, input={"items": list(range(width))})
+        self.clear_jobs()  # nothing is dispatched: the callbacks are posted directly
         client = Client()
-        try:
-            for node_id in ("a", "b"):
-                for run_id in ids:
-                    post_callback(client, run_id, node_id, {"n": node_id})
-        finally:
-            connections.close_all()
 
-    chunks = [run_ids[i::threads] for i in range(threads)]
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(drive, chunks))
-    wall = time.perf_counter() - t0
-    done = Run.objects.filter(pk__in=run_ids, status="completed").count()
-    assert done == runs, done
-    print(f"3. {runs} concurrent two-node runs, {threads} threads posting callbacks:")
-    print(f"   {2 * runs / wall:.0f} callbacks/s ({runs / wall:.0f} runs completed/s)")
+        def post(i: int) -> float:
+            url = urlsplit(callback_url(run.pk, f"w_{i}", 1))
+            body = json.dumps({"status": "completed", "output": i})
+            t0 = time.perf_counter()
+            response = client.post(f"{url.path}?{url.query}", body, content_type="application/json")
+            elapsed = time.perf_counter() - t0
+            assert response.status_code == 200, response.content
+            return elapsed
+
+        step = max(1, (width - 1) // samples)
+        times = [post(i) for i in range(0, width - 1, step)]
+        for i in range(width - 1):
+            if i % step:
+                post(i)
+        post(width - 1)
+        assert Run.objects.get(pk=run.pk).status == "completed"
+        return statistics.median(times)
+
+    # 3. the callback endpoint under wrk ------------------------------------------------------
+    def endpoint(self, port: int, runs: int, width: int) -> tuple[float, str, float]:
+        from flows import engine
+        from flows.engine.tokens import callback_url
+        from flows.models import RunNode
+
+        flow = self.fan_out_flow("http://127.0.0.1:9/unused")
+        run_ids = [
+            engine.run_start(flow=flow, input={"items": list(range(width))}).pk for _ in range(runs)
+        ]
+        self.clear_jobs()
+        lines = []
+        for run_id in run_ids:
+            for i in range(width):
+                url = urlsplit(callback_url(run_id, f"w_{i}", 1))
+                body = json.dumps({"status": "completed", "output": {"i": i}})
+                lines.append(f"{url.path}?{url.query} {body}")
+        random.Random(7).shuffle(lines)
+        threads, connections = 2, 32
+        with tempfile.TemporaryDirectory() as tmp:
+            paths, script = Path(tmp, "callbacks.txt"), Path(tmp, "callbacks.lua")
+            paths.write_text("\n".join(lines) + "\n")
+            script.write_text(WRK_SCRIPT)
+            command = [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{self.seconds}s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}",
+                "--",
+                str(paths),
+                str(threads),
+            ]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+        out = done.stdout
+        if "STATUSES " not in out:
+            raise RuntimeError(f"wrk said:\n{out}\n{done.stderr}")
+        rate = float(out.split("Requests/sec:")[1].split()[0])
+        statuses = out.split("STATUSES ")[1].split()[0]
+        p99 = float(out.split("P99MS ")[1].split()[0])
+        applied = RunNode.objects.filter(
+            run_id__in=run_ids, template_id="w", status="completed"
+        ).count()
+        assert applied > 0 and "200=" in statuses, out
+        # Every answer is a first callback of its node while wrk has not gone round.
+        assert applied <= len(lines)
+        return rate, statuses, p99
+
+    # ------------------------------------------------------------------------------------------
+    def run(self, *, web_workers: int) -> None:
+        from bench.ceiling import describe, measure
+
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        load = os.getloadavg()
+        echo_port, web_port = free_port(), free_port()
+        echo = [sys.executable, str(Path(__file__).resolve()), "--echo", str(echo_port)]
+        web = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "stitch.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(web_port),
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--workers",
+            str(web_workers),
+        ]
+        env = {"RUN_JOBS_IN_WEB": "false", "LOG_LEVEL": "WARNING"}
+        try:
+            with process(echo, echo_port), process(web, web_port, **env):
+                url = f"http://127.0.0.1:{echo_port}/echo"
+                e2e = spread([self.end_to_end(url, 1000) for _ in range(self.passes)])
+                costs = [
+                    (self.callback_cost(10, 9), self.callback_cost(1000, 200))
+                    for _ in range(self.passes)
+                ]
+                small, large = (
+                    spread([c[0] * 1000 for c in costs]),
+                    spread([c[1] * 1000 for c in costs]),
+                )
+                ratios = spread([c[1] / c[0] for c in costs])  # per pass, then the median
+                endpoint = [self.endpoint(web_port, 10, 1000) for _ in range(self.passes)]
+        finally:
+            self.cleanup()
+        ceiling = measure(["callback"], seconds=5, passes=self.passes)
+        top = ceiling["callback"]["median"]
+        rates = spread([r for r, _, _ in endpoint])
+        print(f"bench/engine.py, {stamp}, load average {load[0]:.1f}, median of {self.passes}")
+        print(f"ceiling (pgbench callback shape, 8 clients): {describe(ceiling)}")
+        print(
+            f"1. 1,000-way fan-out, synchronous echo HTTP worker, end to end: "
+            f"{shown(e2e)} callbacks/s; ratio to ceiling {e2e['median'] / top:.3f}"
+        )
+        print(
+            f"2. one callback, 10-way: {shown(small, '{:.2f}')} ms; 1,000-way: "
+            f"{shown(large, '{:.2f}')} ms; ratio 1,000/10 {shown(ratios, '{:.2f}')}"
+        )
+        print(
+            f"3. callback endpoint (uvicorn x{web_workers}, wrk 32 connections, 10 runs x 1,000): "
+            f"{shown(rates)} callbacks/s; ratio to ceiling {rates['median'] / top:.3f}; "
+            f"p99 {statistics.median(p for _, _, p in endpoint):.0f} ms; "
+            f"answers {endpoint[-1][1]}"
+        )
+
+    def cleanup(self) -> None:
+        from flows.models import Run, RunNode
+
+        RunNode.objects.filter(run__flow__owner=self.owner).delete()
+        Run.objects.filter(flow__owner=self.owner).delete()  # runs PROTECT their version
+        self.owner.delete()
+        self.clear_jobs()
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
-    owner, _ = User.objects.get_or_create(username="bench-engine")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/echo"
-    try:
-        end_to_end(owner, url, 1000)
-        small = callback_cost(owner, 10, 9)
-        large = callback_cost(owner, 1000, 200)
-        print("2. one callback (callback endpoint, sibling instances still running):")
-        print(
-            f"   10-way: {small * 1000:.2f} ms; 1,000-way: {large * 1000:.2f} ms; "
-            f"ratio {large / small:.2f}"
-        )
-        small_runs(owner, 200, 8)
-    finally:
-        server.shutdown()
-        RunNode.objects.filter(run__flow__owner=owner).delete()
-        Run.objects.filter(flow__owner=owner).delete()  # runs PROTECT their flow version
-        owner.delete()
-        clear_jobs()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--echo", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per pass")
+    parser.add_argument("--web-workers", type=int, default=1, help="uvicorn processes")
+    args = parser.parse_args()
+    if args.echo:
+        echo_serve(args.echo)
+        return
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed for the callback endpoint figure: apt-get install wrk")
+    Bench(passes=max(1, args.passes), seconds=max(2, min(args.seconds, 30))).run(
+        web_workers=max(1, args.web_workers)
+    )
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from entities.models import Entity
-from flows import engine
+from flows import callbacks, engine
 from flows.engine.tokens import token_attempt
-from flows.models import Flow, Run, RunNode
+from flows.models import Flow, Run
 from stitch import observe
 from stitch.api import OwnedQuerysetMixin, Pagination
 from stitch.filters import UTCIsoDateTimeFilter
@@ -248,23 +248,17 @@ class CallbackView(observe.CallbackResultsCounted):
     permission_classes = [AllowAny]
 
     def post(self, request: Request, run_id: str, node_id: str) -> Response:
-        attempt = token_attempt(run_id, node_id, request.query_params.get("token"))
+        # The same reading as the ASGI route that serves callbacks under uvicorn.
+        run, token = str(run_id), request.query_params.get("token")
+        attempt = token_attempt(run, node_id, token)
         if attempt is None:
-            # Unknown run/node first (404), so a wrong token is only 403 for real nodes.
-            if not RunNode.objects.filter(run_id=run_id, node_id=node_id).exists():
-                return Response({"detail": "unknown run or node"}, status=404)
-            return Response({"detail": "invalid callback token"}, status=403)
-        body = CallbackSerializer(data=_object_body(request))
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        applied = engine.callback_apply(
-            run_id=run_id,
-            node_id=node_id,
-            status=data["status"],
-            output=data.get("output"),
-            error=data.get("error") or None,
-            attempt=attempt,
-        )
-        if applied.result in ("stale", "conflict"):
-            return Response({"result": applied.result, "detail": applied.detail}, status=409)
-        return Response({"result": applied.result})
+            return _answered(callbacks.token_refusal(run, node_id))
+        result = callbacks.fields_read(request.data, run_id=run, node_id=node_id, attempt=attempt)
+        if isinstance(result, dict):
+            return _answered(callbacks.invalid(result))
+        [applied] = engine.results_apply(run_id=run, results=[result], missing_raises=True)
+        return _answered(callbacks.applied_answer(applied))
+
+
+def _answered(answer: callbacks.Answer) -> Response:
+    return Response(answer.body, status=answer.status)

@@ -6,23 +6,26 @@ work they do goes through `sync_to_async` into the engine services.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 from procrastinate.retry import RetryDecision
 
-from flows import dispatch, engine
+from flows import dispatch, engine, sql
 from flows.backoff import backoff_seconds, retry_after_wait
 from flows.workers import RetryableWorkerError, WorkerOutcome
-from stitch import observe
+from stitch import logs, observe
 from stitch.jobqueue import stalled_jobs_retry
 
 logger = logging.getLogger(__name__)
@@ -51,46 +54,117 @@ class DispatchRetry(RetryStrategy):
 
 
 @app.task(name="engine.dispatch_node", queue=QUEUE, pass_context=True, retry=DispatchRetry())
-async def dispatch_node(context: JobContext, *, run_id: str, node_id: str, attempt: int) -> None:
-    """Run a node's worker once (HTTP or built-in) and apply what it answered."""
-    target = await sync_to_async(dispatch.load_target)(
-        run_id=run_id, node_id=node_id, attempt=attempt
-    )
-    if target is None:
-        return  # the node moved on (retried, finished, cancelled): nothing to send
-    started = time.perf_counter()
+async def dispatch_node(
+    context: JobContext,
+    *,
+    run_id: str,
+    nodes: list[list[Any]] | None = None,
+    node_id: str | None = None,
+    attempt: int | None = None,
+) -> None:
+    """Run the workers of a batch of a run's nodes (`nodes`: [node_id, attempt] pairs;
+    jobs deferred before batches name one `node_id`/`attempt`) concurrently, and apply
+    what they answered together. A node whose dispatch failed transiently and has tries
+    left stays in the job alone with the others so retried; every other node's result
+    is applied and it leaves the job."""
+    pairs = nodes if nodes is not None else [[node_id, attempt]]
+    wanted = [(str(n), int(a)) for n, a in pairs]
+    targets = await sync_to_async(dispatch.load_targets)(run_id=run_id, nodes=wanted)
+    if not targets:
+        return  # the nodes moved on (retried, finished, cancelled): nothing to send
+    tries = context.job.attempts if context.job else 0
+    async with dispatch.dispatch_session() as session:
+        answers = await asyncio.gather(
+            *(_dispatch_one(target, tries, session) for target in targets)
+        )
+    settled: list[tuple[str, int, WorkerOutcome]] = []
+    again: list[RetryableWorkerError] = []
+    keep: list[list[Any]] = []
+    for target, answer in zip(targets, answers, strict=True):
+        if isinstance(answer, RetryableWorkerError):
+            again.append(answer)
+            keep.append([target.call.node_id, target.call.attempt])
+        elif answer.status != "running":  # "running": the callback reports later
+            settled.append((target.call.node_id, target.call.attempt, answer))
+    job_id = context.job.id if context.job and again else None
+    if settled or job_id is not None:
+        await sync_to_async(_apply)(run_id=run_id, outcomes=settled, job_id=job_id, keep=keep)
+    if again:
+        raise _batch_retry(again)  # DispatchRetry schedules the job's next try
+
+
+async def _dispatch_one(
+    target: dispatch.Target, tries: int, session: aiohttp.ClientSession
+) -> WorkerOutcome | RetryableWorkerError:
+    """One node's dispatch: its outcome, or the transient error to retry it with."""
+    call = target.call
+    with logs.bound_ids(node_id=call.node_id):
+        started = time.perf_counter()
+        try:
+            outcome = await dispatch.perform(target, session)
+        except RetryableWorkerError as exc:
+            if tries < target.retries:
+                observe.dispatch_retried(started=started, error=exc, attempt=tries + 1)
+                return exc
+            outcome = WorkerOutcome("failed", error=f"{exc} (after {tries + 1} attempts)")
+            observe.dispatch_gave_up(started=started, error=outcome.error, attempts=tries + 1)
+        except Exception as exc:  # a built-in worker's bug fails its node, not the batch
+            logger.exception("worker of %s/%s crashed", call.run_id, call.node_id)
+            outcome = WorkerOutcome("failed", error=f"worker error: {exc}")
+        else:
+            observe.dispatch_answered(started=started, status=outcome.status)
+    return outcome
+
+
+def _batch_retry(errors: list[RetryableWorkerError]) -> RetryableWorkerError:
+    """One error for the nodes retried together: the longest `Retry-After` any of them
+    asked for (waiting at least that long honours each), else the usual backoff."""
+    waits = [e.retry_after for e in errors if e.retry_after is not None]
+    message = "; ".join(str(e) for e in errors[:3]) + (" ..." if len(errors) > 3 else "")
+    return RetryableWorkerError(message, retry_after=max(waits) if waits else None)
+
+
+def _apply(
+    *,
+    run_id: str,
+    outcomes: list[tuple[str, int, WorkerOutcome]],
+    job_id: int | None,
+    keep: list[list[Any]],
+) -> None:
+    """Apply a batch's outcomes in one transaction (and narrow the job to the nodes it
+    retries in that same commit). If that fails, each outcome is applied on its own, so
+    one result that cannot be applied fails its node only."""
     try:
-        outcome = await dispatch.perform(target)
-    except RetryableWorkerError as exc:
-        tries = context.job.attempts if context.job else 0
-        if tries < target.retries:
-            observe.dispatch_retried(started=started, error=exc, attempt=tries + 1)
-            raise  # DispatchRetry schedules the next try
-        outcome = WorkerOutcome("failed", error=f"{exc} (after {tries + 1} attempts)")
-        observe.dispatch_gave_up(started=started, error=outcome.error, attempts=tries + 1)
-    except Exception as exc:  # a built-in worker's bug fails its node, not the queue
-        logger.exception("worker of %s/%s crashed", run_id, node_id)
-        outcome = WorkerOutcome("failed", error=f"worker error: {exc}")
-    else:
-        observe.dispatch_answered(started=started, status=outcome.status)
-    if outcome.status == "running":
-        return  # the callback (or a scheduled completion) reports later
-    await sync_to_async(_apply)(run_id=run_id, node_id=node_id, attempt=attempt, outcome=outcome)
+        with transaction.atomic():
+            engine.worker_outcomes_apply(run_id=run_id, outcomes=outcomes)
+            if job_id is not None:
+                sql.dispatch_job_narrow(job_id=job_id, nodes=keep)
+        return
+    except Exception:
+        logger.exception("outcomes of run %s could not be applied together", run_id)
+    for node_id, attempt, outcome in outcomes:
+        _apply_alone(run_id=run_id, node_id=node_id, attempt=attempt, outcome=outcome)
+    if job_id is not None:
+        sql.dispatch_job_narrow(job_id=job_id, nodes=keep)
 
 
-def _apply(*, run_id: str, node_id: str, attempt: int, outcome: WorkerOutcome) -> None:
-    """Apply a dispatch's outcome; if that fails, fail the node saying so rather than
+def _apply_alone(*, run_id: str, node_id: str, attempt: int, outcome: WorkerOutcome) -> None:
+    """Apply one dispatch's outcome; if that fails, fail the node saying so rather than
     leave it `running` until its callback timeout."""
-    try:
-        engine.worker_outcome_apply(
-            run_id=run_id, node_id=node_id, attempt=attempt, outcome=outcome
-        )
-    except Exception as exc:
-        logger.exception("outcome of %s/%s could not be applied", run_id, node_id)
-        failure = WorkerOutcome("failed", error=f"the worker's result could not be applied: {exc}")
-        engine.worker_outcome_apply(
-            run_id=run_id, node_id=node_id, attempt=attempt, outcome=failure
-        )
+    with logs.bound_ids(node_id=node_id):
+        try:
+            engine.worker_outcome_apply(
+                run_id=run_id, node_id=node_id, attempt=attempt, outcome=outcome
+            )
+        except Exception as exc:
+            logger.exception("outcome of %s/%s could not be applied", run_id, node_id)
+            error = f"the worker's result could not be applied: {exc}"
+            engine.worker_outcome_apply(
+                run_id=run_id,
+                node_id=node_id,
+                attempt=attempt,
+                outcome=WorkerOutcome("failed", error=error),
+            )
 
 
 @app.task(name="engine.complete_node", queue=QUEUE)

@@ -14,17 +14,20 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from entities.consumers import keep_server_send  # noqa: E402
+from flows.callback_route import CallbackRoute  # noqa: E402
 from stitch.bodylimit import BodyLimitMiddleware  # noqa: E402
 from stitch.lifespan import LifespanApp  # noqa: E402
 from stitch.routing import websocket_urlpatterns  # noqa: E402
 
 # LifespanApp answers the "lifespan" scope (starting the in-process job worker when
-# RUN_JOBS_IN_WEB) and hands every other scope to the router. BodyLimitMiddleware refuses
-# a body over its route's limit while it arrives (Django would read it all first).
+# RUN_JOBS_IN_WEB) and hands every other scope to the router. CallbackRoute answers
+# worker callbacks without Django's stack (the engine's hottest request, flows/callbacks.py
+# shared with the DRF view). BodyLimitMiddleware refuses a body over its route's limit
+# while it arrives (Django would read it all first).
 application = LifespanApp(
     ProtocolTypeRouter(
         {
-            "http": BodyLimitMiddleware(django_asgi_app),
+            "http": CallbackRoute(BodyLimitMiddleware(django_asgi_app)),
             "websocket": keep_server_send(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )

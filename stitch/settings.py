@@ -244,6 +244,13 @@ WORKER_ALLOW_PRIVATE_ADDRESSES = env_bool("WORKER_ALLOW_PRIVATE_ADDRESSES", True
 WORKER_RETRY_BACKOFF_SECONDS = env_float("WORKER_RETRY_BACKOFF_SECONDS", 2.0, minimum=0)
 WORKER_RETRY_BACKOFF_MAX_SECONDS = env_float("WORKER_RETRY_BACKOFF_MAX_SECONDS", 300.0, minimum=0)
 WORKER_RETRY_AFTER_MAX_SECONDS = env_float("WORKER_RETRY_AFTER_MAX_SECONDS", 3600.0, minimum=0)
+# Nodes one dispatch job sends at once (concurrently, on one pooled HTTP client) and
+# whose synchronous replies it applies in one transaction; a 1,000-way split is
+# 1,000 / this many jobs, spread over the workers' `concurrency` (bench/engine.py).
+DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 50, minimum=1)
+# Connections the dispatch client keeps per worker process (all kept alive: a fan-out
+# to one worker host reuses them instead of reconnecting).
+WORKER_HTTP_CONNECTIONS = env_int("WORKER_HTTP_CONNECTIONS", 100, minimum=1)
 # procrastinate: async dispatch jobs overlap their HTTP waits; `concurrency` of them
 # run at once per worker process. A worker silent for `stalled_worker_timeout` is
 # pruned and its jobs retried (flows.tasks.retry_stalled_jobs). Finished jobs are

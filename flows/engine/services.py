@@ -6,6 +6,7 @@ run apply one at a time while other runs proceed in parallel.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from entities.models import Entity
 from flows.engine.jobs import completion_defer
 from flows.engine.plan import Plan, plan_for
 from flows.engine.read import state, template_summaries
-from flows.engine.state import ACTIVE, Step, callback_timeout
+from flows.engine.state import ACTIVE, Step, callback_timeout, instance_id
 from flows.models import CanvasType, Flow, NodeStatus, Run, RunNode, RunStatus, manual_trigger
 from flows.workers import WorkerOutcome
 from stitch import jsondata, observe
@@ -132,7 +133,8 @@ class CallbackResult:
     """What became of a worker's result: `applied`; `unchanged` (a repeat of what the
     node holds); `ignored` (run cancelled); `stale` (an earlier attempt's) or `conflict`
     (contradicts a finished node). The last three are recorded in the node's
-    `late_callbacks`, never applied; `stale` and `conflict` are a 409 for a worker."""
+    `late_callbacks`, never applied; `stale` and `conflict` are a 409 for a worker.
+    `missing`: no such node in the run (`results_apply` only; 404)."""
 
     result: str
     detail: str = ""
@@ -149,34 +151,95 @@ def callback_apply(
 ) -> CallbackResult:
     """Apply a worker's result for `attempt` of the node (None: whatever attempt it is
     on). Raises RunNotFound."""
-    with transaction.atomic():
+    result = Result(node_id=node_id, status=status, output=output, error=error, attempt=attempt)
+    [applied] = results_apply(run_id=run_id, results=[result], missing_raises=True)
+    return applied
+
+
+@dataclass(frozen=True)
+class Result:
+    """One worker result for `results_apply`: a callback or a dispatch's outcome."""
+
+    node_id: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    attempt: int | None = None
+
+
+def results_apply(
+    *, run_id: Any, results: Sequence[Result], missing_raises: bool = False
+) -> list[CallbackResult]:
+    """Apply several results for nodes of one run in one transaction under one
+    acquisition of the run lock, each judged on its own exactly as `callback_apply`
+    would (in order: a later result sees what an earlier one changed). A node that is
+    not part of the run is `missing`, or RunNotFound with `missing_raises`."""
+    # No savepoint inside a caller's transaction (a dispatch job rewriting its own
+    # row in the same commit): whatever fails here fails it all.
+    with transaction.atomic(savepoint=False):
         run = _locked_run(run_id)
-        node = _node(run, node_id)
-        late = {"attempt": attempt, "status": status, "output": output, "error": error}
-        # Checked under the run lock: a retry committing between a separate check and
-        # this transaction would otherwise receive the previous attempt's result.
-        if attempt is not None and node.attempts != attempt:
-            _record_late(node, reason="earlier_attempt", **late)
-            detail = f"this result is for attempt {attempt}; node {node_id!r} is on {node.attempts}"
-            return CallbackResult("stale", detail)
-        if _same_result(node, status=status, output=output, error=error):
-            return CallbackResult("unchanged")
-        if run.status == RunStatus.CANCELLED:
-            _record_late(node, reason="run_cancelled", **late)
-            return CallbackResult("ignored", "the run is cancelled")
         plan = plan_for(run.flow_version_id)
-        if node.status == NodeStatus.RUNNING and not _is_template(plan, node):
-            step = Step(run, plan)
-            node = step.adopt(node)
-            if status == NodeStatus.COMPLETED:
-                step.complete(node, output)
-            else:
-                step.fail(node, error or "worker reported a failure")
+        wanted = list(dict.fromkeys(r.node_id for r in results))
+        step = Step(run, plan)
+        # One query for every node of the batch and the rows completing them touches
+        # (their Collector, their downstream nodes), by the unique (run_id, node_id) index.
+        nearby = {n for node_id in wanted for n in _neighbours(plan, node_id)}
+        for row in RunNode.objects.filter(run=run, node_id__in=[*wanted, *nearby]):
+            step.adopt(row)
+        answers = []
+        for result in results:
+            node = step.rows.get(result.node_id)
+            if node is None or node.pk is None:
+                missing = f"node {result.node_id!r} is not part of run {run.pk}"
+                if missing_raises:
+                    raise RunNotFound(missing)
+                answers.append(CallbackResult("missing", missing))
+                continue
+            answers.append(_judge(step, node, result))
+        if any(answer.result == "applied" for answer in answers):
             step.finish()
-            return CallbackResult("applied")
-        _record_late(node, reason="node_finished", **late)
-        detail = f"node {node_id!r} is {node.status}; this result contradicts it"
-        return CallbackResult("conflict", detail)
+    return answers
+
+
+def _neighbours(plan: Plan, node_id: str) -> list[str]:
+    """Rows a completion of `node_id` goes on to read: the Collector and the next nodes
+    of its branch for an instance (`{template}_{index}`), else its downstream nodes."""
+    template, _, index = node_id.rpartition("_")
+    if template in plan.member_of and index.isdigit() and node_id not in plan.kinds:
+        splitter = plan.member_of[template]
+        inside = [instance_id(t, int(index)) for t in plan.targets(template) if t in plan.member_of]
+        return [plan.collector_of(splitter), *inside]
+    if node_id not in plan.kinds:
+        return []
+    return [t for t in plan.targets(node_id) if t not in plan.member_of]
+
+
+def _judge(step: Step, node: RunNode, result: Result) -> CallbackResult:
+    """What one result does to its node, under the run lock (see CallbackResult)."""
+    run, attempt, status = step.run, result.attempt, result.status
+    late = {"attempt": attempt, "status": status, "output": result.output, "error": result.error}
+    # Checked under the run lock: a retry committing between a separate check and
+    # this transaction would otherwise receive the previous attempt's result.
+    if attempt is not None and node.attempts != attempt:
+        _record_late(node, reason="earlier_attempt", **late)
+        detail = (
+            f"this result is for attempt {attempt}; node {node.node_id!r} is on {node.attempts}"
+        )
+        return CallbackResult("stale", detail)
+    if _same_result(node, status=status, output=result.output, error=result.error):
+        return CallbackResult("unchanged")
+    if run.status == RunStatus.CANCELLED:
+        _record_late(node, reason="run_cancelled", **late)
+        return CallbackResult("ignored", "the run is cancelled")
+    if node.status == NodeStatus.RUNNING and not _is_template(step.plan, node):
+        if status == NodeStatus.COMPLETED:
+            step.complete(node, result.output)
+        else:
+            step.fail(node, result.error or "worker reported a failure")
+        return CallbackResult("applied")
+    _record_late(node, reason="node_finished", **late)
+    detail = f"node {node.node_id!r} is {node.status}; this result contradicts it"
+    return CallbackResult("conflict", detail)
 
 
 def _same_result(node: RunNode, *, status: str, output: Any, error: str | None) -> bool:
@@ -198,20 +261,34 @@ def worker_outcome_apply(*, run_id: Any, node_id: str, attempt: int, outcome: Wo
     """Apply what a dispatch (synchronous reply, built-in worker, final error) found,
     unless the node moved on meanwhile (retried, timed out, cancelled). A result the
     database cannot store fails the node, saying why."""
-    outcome = _storable(outcome)
-    try:
-        applied = callback_apply(
-            run_id=run_id,
-            node_id=node_id,
-            status=outcome.status,
-            output=outcome.output,
-            error=outcome.error,
-            attempt=attempt,
+    [result] = worker_outcomes_apply(run_id=run_id, outcomes=[(node_id, attempt, outcome)])
+    return result
+
+
+def worker_outcomes_apply(
+    *, run_id: Any, outcomes: Sequence[tuple[str, int, WorkerOutcome]]
+) -> list[str]:
+    """`worker_outcome_apply` for several nodes of one run at once (a dispatch job's
+    batch): one transaction, one acquisition of the run lock, each node judged on its
+    own. Returns each one's result (`applied`, `stale`, ...)."""
+    results = []
+    for node_id, attempt, outcome in outcomes:
+        storable = _storable(outcome)
+        results.append(
+            Result(
+                node_id=node_id,
+                status=storable.status,
+                output=storable.output,
+                error=storable.error,
+                attempt=attempt,
+            )
         )
+    try:
+        answers = results_apply(run_id=run_id, results=results)
     except RunNotFound as exc:
-        logger.info("dispatch outcome for %s/%s not applied: %s", run_id, node_id, exc)
-        return "stale"
-    return applied.result
+        logger.info("dispatch outcomes for run %s not applied: %s", run_id, exc)
+        return ["stale"] * len(results)
+    return ["stale" if a.result == "missing" else a.result for a in answers]
 
 
 def _storable(outcome: WorkerOutcome) -> WorkerOutcome:

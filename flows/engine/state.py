@@ -20,6 +20,7 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from entities import realtime
+from flows import sql
 from flows.engine import movement
 from flows.engine.jobs import dispatch_defer
 from flows.engine.plan import Plan, edge_contribution
@@ -406,9 +407,9 @@ class Step:
         if self.new_rows:
             RunNode.objects.bulk_create(self.new_rows)
             self.new_rows = []
-        for node in self.dirty.values():
-            if node.pk is not None:
-                node.save()
+        held = [node for node in self.dirty.values() if node.pk is not None]
+        if held:
+            sql.nodes_update(held)
         self.dirty = {}
 
     def finish(self) -> None:

@@ -11,6 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    # A batch's dispatches arrive together: the default listen backlog of 5 would drop
+    # connection attempts past it (the client's SYN is retried only a second later).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class WorkerServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -18,6 +25,8 @@ class WorkerServer:
         self.replies: dict[str, tuple[int, Any]] = {}
         # Seconds to wait before answering (a slow worker).
         self.delay = 0.0
+        # Seconds to wait before answering the next dispatches of a node (`pause`).
+        self.pauses: dict[str, list[float]] = defaultdict(list)
         # Extra response headers (`Retry-After`, say) per node id.
         self.headers: dict[str, dict[str, str]] = {}
         self.lock = threading.Lock()
@@ -28,14 +37,18 @@ class WorkerServer:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 body = json.loads(raw or b"null")
                 code, reply = server.record(self.path, raw, body, dict(self.headers))
-                if server.delay:
-                    time.sleep(server.delay)
+                node_id = body.get("node_id", "") if isinstance(body, dict) else ""
+                wait = server.delay
+                with server.lock:
+                    if server.pauses.get(node_id):
+                        wait = server.pauses[node_id].pop(0)
+                if wait:
+                    time.sleep(wait)
                 # bytes are sent as they are (a body that is not JSON, or broken JSON)
                 data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
-                node_id = body.get("node_id", "") if isinstance(body, dict) else ""
                 for name, value in server.headers.get(node_id, {}).items():
                     self.send_header(name, value)
                 self.end_headers()
@@ -47,8 +60,7 @@ class WorkerServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -73,6 +85,10 @@ class WorkerServer:
     def script(self, node_id: str, *answers: tuple[int, Any]) -> None:
         """Answers for the next dispatches of `node_id` (or of all its instances)."""
         self.scripts[node_id].extend(answers)
+
+    def pause(self, node_id: str, *seconds: float) -> None:
+        """Answer the next dispatches of `node_id` only after these many seconds."""
+        self.pauses[node_id].extend(seconds)
 
     def always(self, node_id: str, code: int, body: Any) -> None:
         self.replies[node_id] = (code, body)
