@@ -48,8 +48,9 @@ def _refused(status: int, detail: str, result: str) -> Answer:
 
 def token_refusal(run_id: str, node_id: str) -> Answer:
     """A token that is not genuine: 404 when the run or node does not exist (so a
-    wrong token is only 403 for real nodes). One indexed lookup."""
-    if not RunNode.objects.filter(run_id=run_id, node_id=node_id).exists():
+    wrong token is only 403 for real nodes). One indexed lookup; a node id PostgreSQL
+    could not even compare (a NUL character) names no node."""
+    if "\x00" in node_id or not RunNode.objects.filter(run_id=run_id, node_id=node_id).exists():
         return _refused(404, "unknown run or node", "not_found")
     return _refused(403, "invalid callback token", "forbidden")
 

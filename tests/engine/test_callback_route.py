@@ -97,6 +97,9 @@ def test_the_route_refuses_what_the_view_refuses(server, owner, owner_client):
     assert post(server, url.path, {"status": "completed"}).status_code == 403
     other_node = path_of(run["id"], "nope")
     assert post(server, other_node, {"status": "completed"}).status_code == 404
+    nul_node = f"/api/runs/{run['id']}/nodes/w%00/callback/?token=1.{'0' * 64}"
+    assert post(server, nul_node, {"status": "completed"}).status_code == 404
+    assert owner_client.post(nul_node, {"status": "completed"}, format="json").status_code == 404
     stale = post(server, path_of(run["id"], "w_1", attempt=2), {"status": "completed"})
     assert stale.status_code == 409 and stale.json()["result"] == "stale"
 
