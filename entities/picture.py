@@ -1,6 +1,10 @@
-"""Geometry of a canvas picture: BMC blocks, node boxes, edge lines, entity dots (SVG
+"""Geometry of a canvas picture: BMC blocks, node boxes, edge paths, entity dots (SVG
 coordinates). Nodes are placed by flows.layout (the nine-block BMC, free layout
-otherwise).
+otherwise), edges by entities.routes (through the gutters between BMC blocks).
+
+Entities standing on a node are a row of dots in a strip kept for them: a BMC block's
+foot (no card or edge reaches it), the bottom of any other box; past what the row holds,
+a "+N" chip stands for the rest. Entities on an edge sit on its path at their progress.
 
 Shared by the admin flow page (server-rendered) and the live page, whose script places
 dots with the same rule (static/canvas/dots.js) as messages arrive.
@@ -14,12 +18,17 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from entities.models import Entity
+from entities.routes import Point, Rect, along, label_place, route, straight
 from flows.graph import node_kind
 from flows.layout import BLOCK_FOOT, Block, canvas_layout
 from flows.models import Flow
 
 PAD = 40
-DOT_R, DOT_GAP, DOTS_PER_ROW = 6, 14, 10
+# An entity dot's radius and the distance between two dots' centres in a row; a row
+# starts this far inside a block (a card or node: its box).
+DOT_R, DOT_GAP = 6, 16
+DOT_INSET_BLOCK, DOT_INSET = 12, 6
+SPARK_ROOM = 60
 PALETTE = ["#2563eb", "#16a34a", "#db2777", "#ea580c", "#7c3aed", "#0891b2", "#ca8a04"]
 KINDS = {"worker", "splitter", "collector", "ux", "section", "item", "note"}
 
@@ -68,16 +77,21 @@ class Box:
 
 @dataclass(frozen=True)
 class Line:
+    """An edge's path (from the source's border to the target's) and its label's place."""
+
     id: str
     label: str
-    x1: float
-    y1: float
-    x2: float
-    y2: float
+    points: list[Point]
+    label_at: dict[str, float | str]
 
     @property
-    def mid(self) -> tuple[float, float]:
-        return (self.x1 + self.x2) / 2, (self.y1 + self.y2) / 2
+    def d(self) -> str:
+        return "M" + " L".join(f"{x:g} {y:g}" for x, y in self.points)
+
+    @property
+    def label_transform(self) -> str:
+        at = self.label_at
+        return f"rotate({at['rotate']:g} {at['x']:g} {at['y']:g})" if at["rotate"] else ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,26 @@ class Dot:
     cx: float
     cy: float
     color: str
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """The "+N" chip at the end of a full row: N entities more stand on the node."""
+
+    node_id: str
+    x: float
+    y: float
+    w: float
+    h: float
+    count: int
+
+    @property
+    def text(self) -> str:
+        return f"+{self.count}"
+
+    @property
+    def text_at(self) -> tuple[float, float]:
+        return self.x + self.w / 2, self.y + self.h / 2 + 3.5
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -127,41 +161,53 @@ def _boxes(
     return boxes, blocks
 
 
-def _anchor(box: Box) -> tuple[float, float]:
-    """Where edges attach: a BMC block's foot strip (where its entities stand, and
-    blocks touch each other, so a border would give no line), else the centre."""
-    if box.is_block:
-        return box.x + box.w / 2, box.y + box.h - BLOCK_FOOT / 2
-    return box.center
+def _rect(box: Box | Block) -> Rect:
+    return (box.x, box.y, box.w, box.h)
 
 
-def _border(box: Box, toward: Box) -> tuple[float, float]:
-    """Where the line from `box`'s centre to `toward`'s centre leaves `box`, so edges
-    (and entities at progress 0 or 1) sit between the boxes, not under them; a BMC
-    block's line starts in its foot strip."""
-    (cx, cy), (tx, ty) = _anchor(box), _anchor(toward)
-    if box.is_block:
-        return cx, cy
-    dx, dy = tx - cx, ty - cy
-    if dx == 0 and dy == 0:
-        return cx, cy
-    scale = min(
-        (box.w / 2) / abs(dx) if dx else float("inf"),
-        (box.h / 2) / abs(dy) if dy else float("inf"),
-    )
-    return cx + dx * scale, cy + dy * scale
+def _obstacles(boxes: list[Box], blocks: list[Block], source: Box, target: Box) -> list[Rect]:
+    """What a routed edge must keep out of: every block but those of its ends, the
+    cards standing in its ends' blocks (other cards lie inside an avoided block), and
+    the nodes outside any block."""
+    ends = {source.id, target.id}
+    homes = {b.block for b in (source, target) if b.block is not None and not b.is_block}
+    out = [_rect(b) for b in blocks if b.node_id is None and b.key not in homes]
+    for box in boxes:
+        if box.id in ends:
+            continue
+        if box.is_block:
+            if box.block not in homes:
+                out.append(_rect(box))
+        elif box.block is None or box.block in homes:
+            out.append(_rect(box))
+    return out
 
 
-def _lines(graph: dict[str, Any], boxes: dict[str, Box]) -> list[Line]:
-    lines = []
+def _lines(
+    graph: dict[str, Any], boxes: list[Box], blocks: list[Block], routed: bool
+) -> list[Line]:
+    """Every drawable edge in graph order (a repeated id: its first); on a BMC routed
+    through the gutters, each avoiding the paths drawn before it where it can."""
+    by_id = {box.id: box for box in boxes}
+    lines: list[Line] = []
     for edge in (e for e in graph.get("edges") or [] if isinstance(e, dict)):
-        source, target = boxes.get(str(edge.get("source"))), boxes.get(str(edge.get("target")))
-        if source is None or target is None:
+        source, target = by_id.get(str(edge.get("source"))), by_id.get(str(edge.get("target")))
+        edge_id = str(edge.get("id"))
+        if source is None or target is None or any(line.id == edge_id for line in lines):
             continue
         data = _dict(edge.get("data"))
         label = str(data.get("label") or edge.get("label") or "")
-        (x1, y1), (x2, y2) = _border(source, target), _border(target, source)
-        lines.append(Line(id=str(edge.get("id")), label=label, x1=x1, y1=y1, x2=x2, y2=y2))
+        points = None
+        if routed and source.id != target.id:
+            earlier = [line.points for line in lines]
+            points = route(
+                _rect(source), _rect(target), _obstacles(boxes, blocks, source, target), earlier
+            )
+        if points is None:
+            points = straight(_rect(source), _rect(target))
+        lines.append(
+            Line(id=edge_id, label=label, points=points, label_at=label_place(points, label))
+        )
     return lines
 
 
@@ -173,28 +219,69 @@ def color_for(entity_type: str) -> str:
     return PALETTE[value % len(PALETTE)]
 
 
+def dot_settings() -> dict[str, Any]:
+    """The numbers static/canvas/dots.js places dots with."""
+    return {
+        "r": DOT_R,
+        "gap": DOT_GAP,
+        "inset": [DOT_INSET_BLOCK, DOT_INSET],
+        "foot": BLOCK_FOOT,
+        "spark": SPARK_ROOM,
+    }
+
+
+def dot_strip(box: Box) -> tuple[float, float, int]:
+    """Where a node's row of dots goes: its left end, its centre line and how many
+    dots it holds."""
+    if box.is_block:
+        left, cy = box.x + DOT_INSET_BLOCK, box.y + box.h - BLOCK_FOOT / 2
+        room = box.w - 2 * DOT_INSET_BLOCK
+    else:
+        # The lower right corner of a box is the analytics chart's (static/canvas/overlay.js).
+        left, cy = box.x + DOT_INSET, box.y + box.h - DOT_R - 4
+        room = box.w - 2 * DOT_INSET - SPARK_ROOM
+    return left, cy, max(3, int(room // DOT_GAP))
+
+
+def _row(box: Box, count: int) -> tuple[list[Point], Overflow | None]:
+    """The places of the first dots in a node's row and the chip for the rest: past
+    a full row, the chip takes the last two places."""
+    left, cy, slots = dot_strip(box)
+    shown = count if count <= slots else slots - 2
+    places = [(left + DOT_R + i * DOT_GAP, cy) for i in range(shown)]
+    if shown == count:
+        return places, None
+    x = left + shown * DOT_GAP
+    chip = Overflow(box.id, x, cy - DOT_R - 1, 2 * DOT_GAP - 2, 2 * DOT_R + 2, count - shown)
+    return places, chip
+
+
 def dot_positions(
     entities: Iterable[Entity], boxes: dict[str, Box], lines: dict[str, Line]
-) -> list[Dot]:
-    """Dots in rows along the bottom of their node's box (a block's foot for a BMC
-    section), or along their edge at their progress."""
-    dots: list[Dot] = []
-    per_node: dict[str, int] = defaultdict(int)
-    for entity in sorted(entities, key=lambda e: (e.created_at, str(e.pk))):
+) -> tuple[list[Dot], list[Overflow]]:
+    """Dots in their node's row (oldest first; the rest counted on a chip), or on their
+    edge's path at their progress."""
+    ordered = sorted(entities, key=lambda e: (e.created_at, str(e.pk)))
+    standing: dict[str, list[Entity]] = defaultdict(list)
+    places: dict[Any, Point] = {}
+    for entity in ordered:
         if entity.current_node_id in boxes:
-            box, slot = boxes[entity.current_node_id], per_node[entity.current_node_id]
-            per_node[entity.current_node_id] += 1
-            cx = box.x + DOT_R + 4 + (slot % DOTS_PER_ROW) * DOT_GAP
-            cy = box.y + box.h - DOT_R - 4 - (slot // DOTS_PER_ROW) * DOT_GAP
+            standing[entity.current_node_id].append(entity)
         elif entity.current_edge_id in lines:
-            line, progress = lines[entity.current_edge_id], float(entity.edge_progress or 0)
-            cx = line.x1 + (line.x2 - line.x1) * progress
-            cy = line.y1 + (line.y2 - line.y1) * progress
-        else:
-            continue
-        color = color_for(entity.entity_type)
-        dots.append(Dot(str(entity.pk), entity.name, entity.entity_type, cx, cy, color))
-    return dots
+            line = lines[entity.current_edge_id]
+            places[entity.pk] = along(line.points, float(entity.edge_progress or 0))
+    chips = []
+    for node_id, here in standing.items():
+        row, chip = _row(boxes[node_id], len(here))
+        places.update((entity.pk, place) for entity, place in zip(here, row, strict=False))
+        if chip is not None:
+            chips.append(chip)
+    dots = [
+        Dot(str(e.pk), e.name, e.entity_type, *places[e.pk], color_for(e.entity_type))
+        for e in ordered
+        if e.pk in places
+    ]
+    return dots, chips
 
 
 def _view_box(boxes: list[Box], blocks: list[Block]) -> tuple[float, float, float, float]:
@@ -223,23 +310,24 @@ def canvas_picture(
     graph = flow.graph if isinstance(flow.graph, dict) else {}
     boxes, blocks = _boxes(flow, children, link)
     by_id = {box.id: box for box in boxes}
-    lines = _lines(graph, by_id)
-    dots = dot_positions(entities, by_id, {line.id: line for line in lines})
+    lines = _lines(graph, boxes, blocks, routed=flow.canvas_type == "bmc")
+    dots, chips = dot_positions(entities, by_id, {line.id: line for line in lines})
     claimed = {b.node_id for b in blocks if b.node_id is not None}
     return {
         "view_box": "{:g} {:g} {:g} {:g}".format(*_view_box(boxes, blocks)),
         "blocks": [b for b in blocks if b.node_id is None],
         "sections": [b for b in boxes if b.id in claimed],
         "nodes": [b for b in boxes if b.id not in claimed],
-        "edges": [{"line": line, "mid": line.mid} for line in lines],
+        "edges": lines,
         "dots": dots,
+        "chips": chips,
         "geometry": {
             "canvas_id": str(flow.pk),
             "canvas_type": flow.canvas_type,
             "nodes": {box.id: asdict(box) for box in boxes},
             "edges": {line.id: asdict(line) for line in lines},
             "blocks": [asdict(b) for b in blocks],
-            "dot": {"r": DOT_R, "gap": DOT_GAP, "per_row": DOTS_PER_ROW},
+            "dot": dot_settings(),
             "palette": PALETTE,
         },
     }

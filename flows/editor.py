@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from entities.models import Entity
-from entities.picture import DOT_GAP, DOT_R, DOTS_PER_ROW, PALETTE
+from entities.picture import PALETTE, dot_settings
 from flows import services
 from flows.graph import GraphInvalid, GraphProblem
 from flows.hierarchy import children
@@ -155,7 +155,7 @@ def editor_config(*, flow: Flow | None, canvas_type: str, admin: bool) -> dict[s
         "layout": layout_settings(),
         "canvasTypes": [choice for choice, _ in CanvasType.choices],
         "entities": _entities(flow),
-        "dot": {"r": DOT_R, "gap": DOT_GAP, "per_row": DOTS_PER_ROW},
+        "dot": dot_settings(),
         "palette": PALETTE,
         "problems": [],
     }

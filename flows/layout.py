@@ -4,7 +4,8 @@ free layout of workflows and detail canvases (SPEC 11).
 The convention (README, "The canvas"): a node of a `bmc` canvas says which block it
 belongs to with `data.block`, one of `BMC_BLOCKS`' keys. The first node of type
 `section` naming a block *is* that block (its box is the block, its label the block's
-title, entities standing on it sit along the block's bottom); any other node naming a
+title, entities standing on it sit in a row in the block's foot strip, which no card
+or edge covers); any other node naming a
 block (an `item`, a `note`, even a second section) is a card inside it, at its stored
 position clamped into the block, or in the block's next free slot when it has none.
 A node naming no block keeps its free position. Other canvas types ignore `data.block`.
@@ -22,22 +23,32 @@ from typing import Any
 NODE_W, NODE_H = 180, 64
 SECTION_W, SECTION_H = 260, 140
 # Cards inside a BMC block, and the block's margins: a title bar on top (the title, and
-# a line of analytics under it), and a strip at the bottom where the entities standing
-# on the section are drawn.
+# a line of analytics under it), and a strip at the bottom kept free of cards and
+# lines, where the entities standing on the section are drawn (entities/picture.py).
 ITEM_W, ITEM_H, ITEM_GAP = 260, 56, 16
 BLOCK_PAD, BLOCK_TITLE, BLOCK_FOOT = 20, 58, 36
 
-# The standard nine-block layout (Osterwalder): five columns above, two halves below.
+# The standard nine-block layout (Osterwalder): five columns above, two halves below,
+# the blocks a gutter apart, so edges between blocks run through the gutters (never
+# over a block's cards, see entities/routes.py) and arrowheads touch the border.
+BLOCK_GUTTER = 64
+_COLUMN, _HALF, _FOOT_ROW = 300, 320, 280
+_X = [i * (_COLUMN + BLOCK_GUTTER) for i in range(5)]
+_LOW = _HALF + BLOCK_GUTTER  # top of the lower half of a split column
+_TALL = 2 * _HALF + BLOCK_GUTTER
+_WIDTH = _X[4] + _COLUMN
+_BOTTOM = _TALL + BLOCK_GUTTER  # top of Cost Structure / Revenue Streams
+_HALF_W = (_WIDTH - BLOCK_GUTTER) // 2
 BMC_BLOCKS: list[tuple[str, str, int, int, int, int]] = [
-    ("key-partners", "Key Partners", 0, 0, 300, 640),
-    ("key-activities", "Key Activities", 300, 0, 300, 320),
-    ("key-resources", "Key Resources", 300, 320, 300, 320),
-    ("value-propositions", "Value Propositions", 600, 0, 300, 640),
-    ("customer-relationships", "Customer Relationships", 900, 0, 300, 320),
-    ("channels", "Channels", 900, 320, 300, 320),
-    ("customer-segments", "Customer Segments", 1200, 0, 300, 640),
-    ("cost-structure", "Cost Structure", 0, 640, 750, 280),
-    ("revenue-streams", "Revenue Streams", 750, 640, 750, 280),
+    ("key-partners", "Key Partners", _X[0], 0, _COLUMN, _TALL),
+    ("key-activities", "Key Activities", _X[1], 0, _COLUMN, _HALF),
+    ("key-resources", "Key Resources", _X[1], _LOW, _COLUMN, _HALF),
+    ("value-propositions", "Value Propositions", _X[2], 0, _COLUMN, _TALL),
+    ("customer-relationships", "Customer Relationships", _X[3], 0, _COLUMN, _HALF),
+    ("channels", "Channels", _X[3], _LOW, _COLUMN, _HALF),
+    ("customer-segments", "Customer Segments", _X[4], 0, _COLUMN, _TALL),
+    ("cost-structure", "Cost Structure", 0, _BOTTOM, _HALF_W, _FOOT_ROW),
+    ("revenue-streams", "Revenue Streams", _WIDTH - _HALF_W, _BOTTOM, _HALF_W, _FOOT_ROW),
 ]
 BLOCK_KEYS = [key for key, *_ in BMC_BLOCKS]
 
@@ -82,6 +93,7 @@ def layout_settings() -> dict[str, Any]:
         "section": [SECTION_W, SECTION_H],
         "item": [ITEM_W, ITEM_H, ITEM_GAP],
         "block": [BLOCK_PAD, BLOCK_TITLE, BLOCK_FOOT],
+        "gutter": BLOCK_GUTTER,
         "blocks": [
             {"key": key, "title": title, "x": x, "y": y, "w": w, "h": h}
             for key, title, x, y, w, h in BMC_BLOCKS

@@ -9,16 +9,21 @@ content types new ids, and a longer-lived server would keep the old ones cached.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from flows.models import Flow
 from stitch.models import User
 from tests.entities.live_servers import (
     ROOT,
@@ -43,6 +48,28 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     with processes([uvicorn_command(port)], env, logs):
         wait_until_serving(port)
         yield f"http://127.0.0.1:{port}"
+
+
+def in_a_thread(work: Callable[[], Any]) -> Any:
+    """Run `work` in a thread of its own: the demo's runs and the movement services use
+    async_to_sync, which refuses to run in a thread where Playwright keeps an event loop."""
+
+    def closing() -> Any:
+        try:
+            return work()
+        finally:
+            connections.close_all()  # this thread's connection, so the test database can go
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(closing).result()
+
+
+@pytest.fixture
+def demo(transactional_db: None, settings, tmp_path: Path) -> dict[str, Flow]:
+    """`manage.py demo_setup`: the BMC, its onboarding workflow and detail canvas."""
+    settings.VAR_DIR = tmp_path
+    in_a_thread(lambda: call_command("demo_setup", stdout=io.StringIO()))
+    return {kind: Flow.objects.get(canvas_type=kind) for kind in ("bmc", "workflow", "detail")}
 
 
 @pytest.fixture(scope="module")

@@ -107,7 +107,7 @@ def test_a_move_kept_and_an_edge_deletion_undone_make_version_two_with_its_diff(
     open_editor(page, f"{server}/admin/flows/flow/{flow.pk}/change/")
     start = center(node(page, "b").locator("rect"))
     drag(page, start, (start[0] + 60, start[1] + 120))
-    edge(page, "a-b").locator("line.hit").click()
+    edge(page, "a-b").locator("path.hit").click()
     page.keyboard.press("Delete")
     expect(edge(page, "a-b")).to_have_count(0)
     page.locator(".editor-toolbar [data-action=undo]").click()

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page
 
 from entities.picture import canvas_picture
-from flows.layout import layout_settings
+from flows.layout import block_slot, layout_settings
 from stitch.management.commands.demo_setup import bmc_graph
 from tests.factories import CanvasFactory, UserFactory
 
@@ -226,6 +226,54 @@ def test_the_editor_places_bmc_nodes_exactly_where_the_server_picture_does(
     }
     assert browser_boxes == expected
     # And the rules themselves: a clamped card, a loose note, a second section as a card.
-    assert expected["far"][4] == "channels" and expected["far"][:2] == [920, 548]
+    # Clamped to the block's lower left: channels is at (1092, 384), 300 x 320.
+    assert expected["far"][4] == "channels" and expected["far"][:2] == [1112, 612]
     assert expected["loose"][:2] == [1700, 100] and expected["loose"][4] is None
     assert expected["second"][5] is False and expected["channels"][5] is True
+
+
+def test_the_editor_routes_bmc_edges_exactly_as_the_server_picture_does(
+    page: Page, transactional_db: None
+) -> None:
+    graph = bmc_graph()
+    graph["nodes"] += [
+        {"id": "loose", "type": "note", "position": {"x": 1900, "y": 300}, "data": {}},
+        {
+            "id": "card",
+            "type": "item",
+            "position": block_slot("key-resources", 2),
+            "data": {"block": "key-resources", "label": "Card"},
+        },
+    ]
+    pairs = [
+        ("key-partners", "customer-segments"),  # around, through the gutter below
+        ("cost-structure", "key-partners"),
+        ("item-stripe", "item-live-in-a-day"),  # card to card across two blocks
+        ("loose", "item-agencies"),
+        ("card", "revenue-streams"),
+        ("channels", "channels"),  # a loop: drawn as a point, never routed
+        ("value-propositions", "item-monthly-plans"),
+    ]
+    graph["edges"] += [
+        {"id": f"x{i}", "source": a, "target": b, "data": {"label": f"edge {i}"}}
+        for i, (a, b) in enumerate(pairs)
+    ]
+    canvas = CanvasFactory.create(owner=UserFactory.create(), graph=graph)
+    server = canvas_picture(canvas)["geometry"]["edges"]
+    browser = page.evaluate(
+        """async ([settings, graph]) => {
+            const {Layout, edgePaths} = await import('/static/canvas/layout.js');
+            const {boxes, blocks} = new Layout(settings).place(graph, "bmc");
+            const paths = edgePaths(graph.edges, boxes, blocks, "bmc");
+            return Object.fromEntries([...paths].map(([id, p]) => [id, [p.points, p.labelAt]]));
+        }""",
+        [layout_settings(), graph],
+    )
+    expected = {
+        edge_id: [[list(p) for p in e["points"]], e["label_at"]] for edge_id, e in server.items()
+    }
+    assert browser == expected
+    # Every one of them but the loop found an orthogonal route.
+    for edge_id, (points, _) in expected.items():
+        if edge_id != "x5":
+            assert all(a[0] == b[0] or a[1] == b[1] for a, b in zip(points, points[1:])), edge_id

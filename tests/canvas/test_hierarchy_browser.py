@@ -3,16 +3,11 @@ and back up, on the live page (click) and in the editor (double-click)."""
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
-from django.db import connections
 from playwright.sync_api import Page, expect
 
 from flows.layout import BLOCK_KEYS
@@ -22,23 +17,6 @@ from tests.canvas.conftest import no_script_errors, screenshot
 from tests.canvas.editing import center, node, open_editor
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def demo_setup() -> None:
-    try:
-        call_command("demo_setup", stdout=io.StringIO())
-    finally:
-        connections.close_all()  # this thread's connection, so the test database can go
-
-
-@pytest.fixture
-def demo(transactional_db: None, settings, tmp_path: Path) -> dict[str, Flow]:
-    settings.VAR_DIR = tmp_path
-    # In a thread of its own: the demo's runs use async_to_sync, which refuses to run in
-    # a thread where Playwright keeps an event loop.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(demo_setup).result()
-    return {kind: Flow.objects.get(canvas_type=kind) for kind in ("bmc", "workflow", "detail")}
 
 
 def inside(inner: Any, outer: Any) -> bool:

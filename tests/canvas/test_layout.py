@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.layout import BLOCK_KEYS, BMC_BLOCKS, ITEM_H, ITEM_W, canvas_layout
+from flows.layout import BLOCK_GUTTER, BLOCK_KEYS, BMC_BLOCKS, ITEM_H, ITEM_W, canvas_layout
 
 
 def section(key: str, **extra: object) -> dict:
@@ -14,7 +14,7 @@ def block(key: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
-def test_the_canvas_is_the_standard_nine_blocks_tiling_the_frame() -> None:
+def test_the_canvas_is_the_standard_nine_blocks_a_gutter_apart() -> None:
     assert BLOCK_KEYS == [
         "key-partners",
         "key-activities",
@@ -26,8 +26,21 @@ def test_the_canvas_is_the_standard_nine_blocks_tiling_the_frame() -> None:
         "cost-structure",
         "revenue-streams",
     ]
-    area = sum(w * h for *_, w, h in BMC_BLOCKS)
-    assert area == 1500 * 920  # no gaps, no overlaps
+    rects = [(x, y, w, h) for _, _, x, y, w, h in BMC_BLOCKS]
+    width = max(x + w for x, _, w, _ in rects)
+    height = max(y + h for _, y, _, h in rects)
+    area = sum(w * h for *_, w, h in rects)
+    # The frame is filled but for the gutters: 4 upright ones above, one across the
+    # frame, one between the bottom two, one across each split column.
+    upper = BMC_BLOCKS[0][5]
+    gutters = 4 * BLOCK_GUTTER * upper + BLOCK_GUTTER * width
+    gutters += BLOCK_GUTTER * (height - upper - BLOCK_GUTTER) + 2 * 300 * BLOCK_GUTTER
+    assert area + gutters == width * height
+    for i, a in enumerate(rects):  # no two blocks closer than a gutter
+        for b in rects[i + 1 :]:
+            apart_x = max(a[0], b[0]) - min(a[0] + a[2], b[0] + b[2])
+            apart_y = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
+            assert max(apart_x, apart_y) >= BLOCK_GUTTER, (a, b)
 
 
 def test_a_section_naming_a_block_is_that_block_and_takes_its_title_by_default() -> None:

@@ -3,6 +3,8 @@
 // A BMC node names its block in data.block; the first `section` naming a block is the
 // block; other nodes naming a block are cards clamped inside it; the rest stay free.
 
+import { labelPlace, route, straight } from "./routes.js";
+
 const EXECUTABLE = new Set(["worker", "splitter", "collector", "ux"]);
 const KINDS = new Set([...EXECUTABLE, "section", "item", "note"]);
 
@@ -105,29 +107,44 @@ export class Layout {
   }
 }
 
-// Where edges attach (entities/picture.py's _anchor): a BMC block's foot strip, else
-// the centre.
-function anchor(box, footH) {
-  if (box.isBlock) return { x: box.x + box.w / 2, y: box.y + box.h - footH / 2 };
-  return { x: box.x + box.w / 2, y: box.y + box.h / 2 };
+const rect = (b) => [b.x, b.y, b.w, b.h];
+
+// What a routed edge keeps out of (entities/picture.py's _obstacles).
+function obstacles(boxes, blocks, source, target) {
+  const homes = new Set([source, target].filter((b) => b.block !== null && !b.isBlock).map((b) => b.block));
+  const out = blocks.filter((b) => b.nodeId === null && !homes.has(b.key)).map(rect);
+  for (const box of boxes.values()) {
+    if (box.id === source.id || box.id === target.id) continue;
+    if (box.isBlock) {
+      if (!homes.has(box.block)) out.push(rect(box));
+    } else if (box.block === null || homes.has(box.block)) {
+      out.push(rect(box));
+    }
+  }
+  return out;
 }
 
-// Where the line from a box's anchor towards another's leaves the box.
-export function border(box, toward, footH) {
-  const { x: cx, y: cy } = anchor(box, footH);
-  if (box.isBlock) return { x: cx, y: cy };
-  const target = anchor(toward, footH);
-  const dx = target.x - cx;
-  const dy = target.y - cy;
-  if (dx === 0 && dy === 0) return { x: cx, y: cy };
-  const scale = Math.min(dx ? box.w / 2 / Math.abs(dx) : Infinity, dy ? box.h / 2 / Math.abs(dy) : Infinity);
-  return { x: cx + dx * scale, y: cy + dy * scale };
-}
-
-export function edgeLine(source, target, footH) {
-  const a = border(source, target, footH);
-  const b = border(target, source, footH);
-  return { x1: a.x, y1: a.y, x2: b.x, y2: b.y };
+// Every drawable edge's path in graph order (entities/picture.py's _lines): Map id ->
+// {points, labelAt}. On a BMC routed through the gutters, else straight.
+export function edgePaths(edges, boxes, blocks, canvasType) {
+  const out = new Map();
+  const earlier = [];
+  for (const edge of edges || []) {
+    if (!edge || typeof edge !== "object") continue;
+    const source = boxes.get(String(edge.source));
+    const target = boxes.get(String(edge.target));
+    const id = String(edge.id);
+    if (!source || !target || out.has(id)) continue;
+    const label = String((edge.data && typeof edge.data === "object" && edge.data.label) || edge.label || "");
+    let points = null;
+    if (canvasType === "bmc" && source.id !== target.id) {
+      points = route(rect(source), rect(target), obstacles(boxes, blocks, source, target), earlier);
+    }
+    if (points === null) points = straight(rect(source), rect(target));
+    earlier.push(points);
+    out.set(id, { points, labelAt: labelPlace(points, label) });
+  }
+  return out;
 }
 
 export function bounds(boxes, blocks = []) {

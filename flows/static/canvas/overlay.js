@@ -55,6 +55,15 @@ async function getJSON(url) {
   return body;
 }
 
+// The conversion goes on the other side of the edge from its label (entities/routes.py's
+// label_place, 12 px off the line): below a level segment, right of an upright one,
+// clear of the dots travelling on it.
+function conversionAt(at) {
+  if (at.rotate) return { x: at.x + 32, y: at.y, "text-anchor": "middle", transform: `rotate(-90 ${at.x + 32} ${at.y})` };
+  if (at.anchor === "start") return { x: at.x, y: at.y + 14, "text-anchor": "start" };
+  return { x: at.x, y: at.y + 32, "text-anchor": "middle" };
+}
+
 export class AnalyticsOverlay {
   constructor({ svg, geo, panel, api }) {
     this.svg = svg;
@@ -253,15 +262,14 @@ export class AnalyticsOverlay {
     const stats = new Map((analytics ? analytics.edges : []).map((e) => [e.id, e]));
     const most = Math.max(1, ...[...stats.values()].map((e) => e.starts));
     for (const group of this.svg.querySelectorAll(".edge[data-edge-id]")) {
-      const line = group.querySelector("line");
+      const line = group.querySelector("path");
       const stat = stats.get(group.dataset.edgeId);
       line.style.strokeWidth = stat ? String(2 + (8 * stat.starts) / most) : "";
       group.dataset.conversion = stat && stat.conversion !== null ? String(stat.conversion) : "";
-      if (!stat) continue;
-      const x = (Number(line.getAttribute("x1")) + Number(line.getAttribute("x2"))) / 2;
-      const y = (Number(line.getAttribute("y1")) + Number(line.getAttribute("y2"))) / 2;
+      const geo = this.geo.edges[group.dataset.edgeId];
+      if (!stat || !geo) continue;
       const g = el("g", { class: "edge-stats" }, this.layer);
-      el("text", { class: "conversion", x, y, dy: 16, "text-anchor": "middle", "data-edge-id": stat.id }, g, percent(stat.conversion));
+      el("text", { class: "conversion", ...conversionAt(geo.label_at), "data-edge-id": stat.id }, g, percent(stat.conversion));
       el("title", {}, g, `${stat.arrivals} of ${stat.starts} arrived · ${stat.travelling} on the way now`);
     }
   }

@@ -2,8 +2,9 @@
 // canvas.css styles both). Elements are kept per id and only their attributes are
 // updated, and a dragged node moves alone with its edges, so 300 nodes stay cheap.
 
-import { colorFor, dotPositions } from "./dots.js";
-import { edgeLine, isExecutable } from "./layout.js";
+import { colorFor, dotPositions, drawChips } from "./dots.js";
+import { edgePaths, isExecutable } from "./layout.js";
+import { pathD } from "./routes.js";
 
 const NS = "http://www.w3.org/2000/svg";
 
@@ -39,7 +40,7 @@ export class EditorView {
     const marker = el("marker", { id: "editor-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 12, markerHeight: 12, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, defs);
     el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#94a3b8" }, marker);
     this.layers = {};
-    for (const name of ["blocks", "sections", "edges", "nodes", "dots", "draft"]) {
+    for (const name of ["blocks", "sections", "edges", "nodes", "dots", "chips", "draft"]) {
       this.layers[name] = el("g", { class: name }, svg);
     }
     this.nodeEls = new Map();
@@ -48,6 +49,9 @@ export class EditorView {
     this.boxes = new Map();
     this.blocks = [];
     this.edgesByNode = new Map();
+    this.paths = new Map();
+    this.edges = [];
+    this.canvasType = "";
   }
 
   // Draw `graph` as laid out for `canvasType`; `state`: {selection, problems, entities, dot, palette}.
@@ -56,6 +60,7 @@ export class EditorView {
     this.boxes = boxes;
     this.blocks = blocks;
     this.svg.dataset.canvasType = canvasType;
+    this.canvasType = canvasType;
     this.drawBlocks(blocks);
     this.drawNodes(boxes, state);
     this.drawEdges(graph.edges || [], state);
@@ -135,63 +140,66 @@ export class EditorView {
 
   drawEdges(edges, { selection, problems }) {
     const byEdge = problemsBy(problems, "edge_id");
-    const seen = new Set();
+    this.edges = edges;
+    this.paths = edgePaths(edges, this.boxes, this.blocks, this.canvasType);
     this.edgesByNode = new Map();
+    const seen = new Set();
     for (const edge of edges) {
-      const source = this.boxes.get(String(edge.source));
-      const target = this.boxes.get(String(edge.target));
-      if (!source || !target || seen.has(edge.id)) continue;
-      seen.add(edge.id);
-      for (const end of [source.id, target.id]) {
+      if (!edge) continue;
+      const id = String(edge.id);
+      if (!this.paths.has(id) || seen.has(id)) continue;  // a repeated id: its first
+      seen.add(id);
+      for (const end of [String(edge.source), String(edge.target)]) {
         if (!this.edgesByNode.has(end)) this.edgesByNode.set(end, []);
         this.edgesByNode.get(end).push(edge);
       }
-      let parts = this.edgeEls.get(edge.id);
+      let parts = this.edgeEls.get(id);
       if (!parts) {
-        const g = el("g", { class: "edge", "data-edge-id": edge.id }, this.layers.edges);
+        const g = el("g", { class: "edge", "data-edge-id": id }, this.layers.edges);
         parts = {
           g,
-          line: el("line", { "marker-end": "url(#editor-arrow)" }, g),
-          label: el("text", { "text-anchor": "middle", dy: -6 }, g),
+          line: el("path", { "marker-end": "url(#editor-arrow)" }, g),
+          label: el("text", { class: "edge-label" }, g),
           // Wide and transparent, on top: an edge is easy to click.
-          hit: el("line", { class: "hit" }, g),
+          hit: el("path", { class: "hit" }, g),
           title: el("title", {}, g),
         };
-        this.edgeEls.set(edge.id, parts);
+        this.edgeEls.set(id, parts);
       }
-      this.placeEdge(parts, source, target);
       const label = (edge.data && edge.data.label) || "";
       if (parts.label.textContent !== label) parts.label.textContent = label;
+      this.placeEdge(parts, this.paths.get(id));
       parts.g.classList.toggle("selected", selection.edges.has(edge.id));
-      const messages = byEdge.get(edge.id) || [];
+      const messages = byEdge.get(id) || [];
       parts.g.classList.toggle("has-problem", messages.length > 0);
-      parts.title.textContent = [`${edge.id}: ${edge.source} → ${edge.target}`, ...messages].join("\n");
+      parts.title.textContent = [`${id}: ${edge.source} → ${edge.target}`, ...messages].join("\n");
     }
     for (const [id, parts] of this.edgeEls) if (!seen.has(id)) { parts.g.remove(); this.edgeEls.delete(id); }
   }
 
-  placeEdge(parts, source, target) {
-    const line = edgeLine(source, target, this.layout.footH);
-    set(parts.hit, line);
-    set(parts.line, line);
-    set(parts.label, { x: (line.x1 + line.x2) / 2, y: (line.y1 + line.y2) / 2 });
+  placeEdge(parts, { points, labelAt }) {
+    const d = pathD(points);
+    set(parts.hit, { d });
+    set(parts.line, { d });
+    const at = labelAt;
+    set(parts.label, { x: at.x, y: at.y, "text-anchor": at.anchor, transform: at.rotate ? `rotate(${at.rotate} ${at.x} ${at.y})` : "" });
   }
 
   drawDots({ entities = [], dot, palette }) {
     const layer = this.layers.dots;
     layer.replaceChildren();
+    this.layers.chips.replaceChildren();
     if (!entities.length) return;
     const nodes = Object.fromEntries(this.boxes);
-    const lines = {};
-    for (const [id, parts] of this.edgeEls) {
-      lines[id] = Object.fromEntries(["x1", "y1", "x2", "y2"].map((k) => [k, Number(parts.line.getAttribute(k))]));
-    }
+    const lines = Object.fromEntries([...this.paths].map(([id, p]) => [id, { points: p.points }]));
     const byId = new Map(entities.map((e) => [e.id, e]));
-    for (const [id, pos] of dotPositions(entities, nodes, lines, dot)) {
+    const { dots, chips } = dotPositions(entities, nodes, lines, dot);
+    for (const [id, pos] of dots) {
       const entity = byId.get(id);
       const circle = el("circle", { class: "entity-dot", "data-entity-id": id, r: dot.r, cx: pos.cx, cy: pos.cy, fill: colorFor(entity.entity_type || "", palette), stroke: "#fff", "stroke-width": 1.5 }, layer);
       el("title", {}, circle).textContent = `${entity.name} (${entity.entity_type})`;
     }
+    drawChips(this.layers.chips, chips);
   }
 
   // During a drag: move one node's box and its edges, nothing else.
@@ -202,11 +210,20 @@ export class EditorView {
     box.x = x;
     box.y = y;
     set(parts.g, { transform: `translate(${x} ${y})` });
+    if (this.canvasType === "bmc") {
+      // Routed edges avoid each other: any of them may change when one node moves.
+      this.paths = edgePaths(this.edges, this.boxes, this.blocks, this.canvasType);
+      for (const [edgeId, edgeParts] of this.edgeEls) if (this.paths.has(edgeId)) this.placeEdge(edgeParts, this.paths.get(edgeId));
+      return;
+    }
     for (const edge of this.edgesByNode.get(id) || []) {
-      const edgeParts = this.edgeEls.get(edge.id);
+      const edgeParts = this.edgeEls.get(String(edge.id));
       const source = this.boxes.get(String(edge.source));
       const target = this.boxes.get(String(edge.target));
-      if (edgeParts && source && target) this.placeEdge(edgeParts, source, target);
+      if (!edgeParts || !source || !target) continue;
+      const one = edgePaths([edge], new Map([[source.id, source], [target.id, target]]), [], this.canvasType);
+      this.paths.set(String(edge.id), one.get(String(edge.id)));
+      this.placeEdge(edgeParts, one.get(String(edge.id)));
     }
   }
 
