@@ -4,6 +4,7 @@ layout as the server's picture."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -276,4 +277,4 @@ def test_the_editor_routes_bmc_edges_exactly_as_the_server_picture_does(
     # Every one of them but the loop found an orthogonal route.
     for edge_id, (points, _) in expected.items():
         if edge_id != "x5":
-            assert all(a[0] == b[0] or a[1] == b[1] for a, b in zip(points, points[1:])), edge_id
+            assert all(a[0] == b[0] or a[1] == b[1] for a, b in itertools.pairwise(points)), edge_id
