@@ -11,10 +11,12 @@ clients, transactions/s), because these machines are noisy:
    own process, asyncio, keep-alive), run by a task worker in this process
    (`WORKER_CONCURRENCY` jobs at once): callbacks/s from run start to completed run;
 2. the cost of one callback (through the DRF view, in-process, one at a time) at
-   10-way and at 1,000-way fan-out, and their ratio (flat: at most 1.2);
+   10-way and at 1,000-way fan-out, the two alternating, and their ratio per pass (flat:
+   at most 1.2);
 3. asynchronous callbacks through the callback endpoint: a uvicorn process serving
    stitch.asgi, and wrk (C, a Lua script; `apt-get install wrk`) posting the callbacks
-   of ten running 1,000-way fan-outs in random order from 32 connections: callbacks/s.
+   of ten running 1,000-way fan-outs in random order from 32 connections: callbacks/s
+   (`--web-workers N`: N uvicorn processes).
 It migrates the database first and deletes what it created at the end.
 """
 
@@ -100,6 +102,16 @@ def process(command: list[str], port: int, **env: str) -> Iterator[subprocess.Po
     finally:
         child.terminate()
         child.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its direct children (uvicorn workers)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for each in [pid, *map(int, children)]:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -227,22 +239,27 @@ class Bench:
         return width / wall
 
     # 2. the cost of one callback -----------------------------------------------------------
-    def callback_cost(self, width: int, samples: int) -> float:
-        """Median seconds of one sibling callback (never the last, which fires the
-        Collector)."""
+    def callback_costs(self, samples: int = 180) -> tuple[float, float]:
+        """Median seconds of one sibling callback at 10-way and at 1,000-way fan-out
+        (never the last of a run, which fires the Collector). The two kinds alternate,
+        so both see the same moments of a noisy machine; the 10-way ones spread over
+        enough runs of 10."""
         from django.test import Client
 
         from flows import engine
         from flows.engine.tokens import callback_url
-        from flows.models import Run
 
         flow = self.fan_out_flow("http://127.0.0.1:9/unused")
-        run = engine.run_start(flow=flow, input={"items": list(range(width))})
+        large = engine.run_start(flow=flow, input={"items": list(range(1000))}).pk
+        smalls = [
+            engine.run_start(flow=flow, input={"items": list(range(10))}).pk
+            for _ in range(samples // 9 + 1)
+        ]
         self.clear_jobs()  # nothing is dispatched: the callbacks are posted directly
         client = Client()
 
-        def post(i: int) -> float:
-            url = urlsplit(callback_url(run.pk, f"w_{i}", 1))
+        def post(run_id: Any, i: int) -> float:
+            url = urlsplit(callback_url(run_id, f"w_{i}", 1))
             body = json.dumps({"status": "completed", "output": i})
             t0 = time.perf_counter()
             response = client.post(f"{url.path}?{url.query}", body, content_type="application/json")
@@ -250,15 +267,16 @@ class Bench:
             assert response.status_code == 200, response.content
             return elapsed
 
-        # Samples spread over the width, the last one not among them (it would fire the
-        # Collector): every sample has as many running siblings as the width allows.
-        step = max(1, (width - 1) // samples)
-        times = [post(i) for i in range(0, width - 1, step)]
-        assert Run.objects.get(pk=run.pk).status == "running"
-        return statistics.median(times)
+        small_times, large_times = [], []
+        for n in range(samples):
+            small_times.append(post(smalls[n // 9], n % 9))
+            large_times.append(post(large, n * 5))  # siblings 0, 5, ... 895: all running
+        return statistics.median(small_times), statistics.median(large_times)
 
     # 3. the callback endpoint under wrk ------------------------------------------------------
-    def endpoint(self, port: int, runs: int, width: int) -> tuple[float, str, float]:
+    def endpoint(
+        self, port: int, pid: int, runs: int, width: int
+    ) -> tuple[float, str, float, float]:
         from flows import engine
         from flows.engine.tokens import callback_url
         from flows.models import RunNode
@@ -292,7 +310,9 @@ class Bench:
                 str(paths),
                 str(threads),
             ]
+            cpu_before = cpu_seconds(pid)
             done = subprocess.run(command, capture_output=True, text=True, check=True)
+            cpu = cpu_seconds(pid) - cpu_before
         out = done.stdout
         if "STATUSES " not in out:
             raise RuntimeError(f"wrk said:\n{out}\n{done.stderr}")
@@ -305,7 +325,7 @@ class Bench:
         assert applied > 0 and "200=" in statuses, out
         # Every answer is a first callback of its node while wrk has not gone round.
         assert applied <= len(lines)
-        return rate, statuses, p99
+        return rate, statuses, p99, cpu * 1000 / applied
 
     # ------------------------------------------------------------------------------------------
     def run(self, *, web_workers: int) -> None:
@@ -334,24 +354,22 @@ class Bench:
         ]
         env = {"RUN_JOBS_IN_WEB": "false", "LOG_LEVEL": "WARNING"}
         try:
-            with process(echo, echo_port), process(web, web_port, **env):
+            with process(echo, echo_port), process(web, web_port, **env) as server:
                 url = f"http://127.0.0.1:{echo_port}/echo"
                 e2e = spread([self.end_to_end(url, 1000) for _ in range(self.passes)])
-                costs = [
-                    (self.callback_cost(10, 9), self.callback_cost(1000, 200))
-                    for _ in range(self.passes)
-                ]
-                small, large = (
-                    spread([c[0] * 1000 for c in costs]),
-                    spread([c[1] * 1000 for c in costs]),
-                )
+                costs = [self.callback_costs() for _ in range(self.passes)]
+                small = spread([c[0] * 1000 for c in costs])
+                large = spread([c[1] * 1000 for c in costs])
                 ratios = spread([c[1] / c[0] for c in costs])  # per pass, then the median
-                endpoint = [self.endpoint(web_port, 10, 1000) for _ in range(self.passes)]
+                endpoint = [
+                    self.endpoint(web_port, server.pid, 10, 1000) for _ in range(self.passes)
+                ]
         finally:
             self.cleanup()
         ceiling = measure(["callback"], seconds=5, passes=self.passes)
         top = ceiling["callback"]["median"]
-        rates = spread([r for r, _, _ in endpoint])
+        rates = spread([e[0] for e in endpoint])
+        cpu = spread([e[3] for e in endpoint])
         print(f"bench/engine.py, {stamp}, load average {load[0]:.1f}, median of {self.passes}")
         print(f"ceiling (pgbench callback shape, 8 clients): {describe(ceiling)}")
         print(
@@ -365,8 +383,8 @@ class Bench:
         print(
             f"3. callback endpoint (uvicorn x{web_workers}, wrk 32 connections, 10 runs x 1,000): "
             f"{shown(rates)} callbacks/s; ratio to ceiling {rates['median'] / top:.3f}; "
-            f"p99 {statistics.median(p for _, _, p in endpoint):.0f} ms; "
-            f"answers {endpoint[-1][1]}"
+            f"p99 {statistics.median(e[2] for e in endpoint):.0f} ms; "
+            f"web process CPU {shown(cpu, '{:.2f}')} ms per callback; answers {endpoint[-1][1]}"
         )
 
     def cleanup(self) -> None:

@@ -6,6 +6,7 @@ run apply one at a time while other runs proceed in parallel.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from entities.models import Entity
+from flows import sql
 from flows.engine.jobs import completion_defer
 from flows.engine.plan import Plan, plan_for
 from flows.engine.read import state, template_summaries
@@ -111,9 +113,12 @@ def _locked_run(run_id: Any) -> Run:
     # here, so counters stay exact and a Collector fires exactly once. The input and the
     # snapshot are not read: either may hold a whole fan-out's data.
     try:
-        return Run.objects.select_for_update().defer("node_states", "input").get(pk=run_id)
-    except (Run.DoesNotExist, ValueError) as exc:
+        run = sql.run_lock(uuid.UUID(str(run_id)))
+    except ValueError as exc:
         raise RunNotFound(f"run {run_id} does not exist") from exc
+    if run is None:
+        raise RunNotFound(f"run {run_id} does not exist")
+    return run
 
 
 def _node(run: Run, node_id: str) -> RunNode:
@@ -184,7 +189,7 @@ def results_apply(
         # One query for every node of the batch and the rows completing them touches
         # (their Collector, their downstream nodes), by the unique (run_id, node_id) index.
         nearby = {n for node_id in wanted for n in _neighbours(plan, node_id)}
-        for row in RunNode.objects.filter(run=run, node_id__in=[*wanted, *nearby]):
+        for row in sql.nodes_of(run.pk, [*wanted, *nearby]):
             step.adopt(row)
         answers = []
         for result in results:

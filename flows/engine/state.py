@@ -422,7 +422,10 @@ class Step:
         run.finished_at = self.now if settled else None
         if settled:
             run.node_states = node_states(run)
-        run.save(update_fields=_RUN_FIELDS + (["node_states"] if settled else []))
+        if settled:
+            run.save(update_fields=[*_RUN_FIELDS, "node_states"])
+        else:
+            sql.run_counters_update(run)  # the common case, without the ORM's compiling
         just_completed = run.status == RunStatus.COMPLETED and before != RunStatus.COMPLETED
         movement.apply(self, run_completed=just_completed)
         if self.to_dispatch:
