@@ -118,3 +118,33 @@ def test_completing_one_ux_instance_costs_the_same_in_a_narrow_and_a_wide_fan_ou
     assert wide.statements == narrow.statements
     assert wide.bytes_read <= narrow.bytes_read + SLACK_BYTES, (narrow.bytes_read, wide.bytes_read)
     assert wide_size <= narrow_size + 100
+
+
+def test_a_sibling_callback_is_four_statements(owner, owner_client):
+    """Lock the run, read the node with its Collector, write both, write the run's
+    counters (plus the transaction's own BEGIN/COMMIT): the fewest this design allows."""
+    url = "http://127.0.0.1:9/unused"
+    flow = workflow(
+        owner,
+        [
+            node("s", "Splitter", arrayPath="$.items"),
+            node("w", webhookUrl=url),
+            node("c", "Collector"),
+        ],
+        [edge("s", "w"), edge("w", "c")],
+    )
+    run = start(owner_client, flow, input={"items": items(WIDE)})
+    path = urlsplit(callback_url(run["id"], "w_7", 1))
+    seen: list[str] = []
+
+    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):
+        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):  # the test's own
+            seen.append(" ".join(sql.split()[:3]))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        response = APIClient().post(
+            f"{path.path}?{path.query}", {"status": "completed", "output": 7}, format="json"
+        )
+    assert response.json() == {"result": "applied"}
+    assert [s.split(" ", 1)[0] for s in seen] == ["SELECT", "SELECT", "UPDATE", "UPDATE"], seen
