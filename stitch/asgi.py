@@ -18,6 +18,7 @@ from flows.callback_route import CallbackRoute  # noqa: E402
 from stitch.bodylimit import BodyLimitMiddleware  # noqa: E402
 from stitch.lifespan import LifespanApp  # noqa: E402
 from stitch.routing import websocket_urlpatterns  # noqa: E402
+from webhooks.asgi_intake import IntakeRoute  # noqa: E402
 
 # LifespanApp answers the "lifespan" scope (starting the in-process job worker when
 # RUN_JOBS_IN_WEB) and hands every other scope to the router. CallbackRoute answers
@@ -27,7 +28,9 @@ from stitch.routing import websocket_urlpatterns  # noqa: E402
 application = LifespanApp(
     ProtocolTypeRouter(
         {
-            "http": CallbackRoute(BodyLimitMiddleware(django_asgi_app)),
+            # IntakeRoute answers ordinary webhook deliveries without Django (group
+            # commit, webhooks/asgi_intake.py), behind the body limit like Django.
+            "http": CallbackRoute(BodyLimitMiddleware(IntakeRoute(django_asgi_app))),
             "websocket": keep_server_send(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )

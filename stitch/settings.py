@@ -283,6 +283,10 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
 # Events one processing job takes from the queue and processes in one transaction
 # (webhooks.batch); 1 processes each event on its own. bench/webhooks.py measures it.
 WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 50, minimum=1)
+# The intake's fast route (webhooks.asgi_intake: group commit on an async pool of this
+# many connections per web process); false leaves every delivery to the Django view.
+WEBHOOK_FAST_ROUTE = env_bool("WEBHOOK_FAST_ROUTE", True)
+WEBHOOK_INTAKE_CONNECTIONS = env_int("WEBHOOK_INTAKE_CONNECTIONS", 2, minimum=1)
 
 # --- Media and storage ----------------------------------------------------------
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)

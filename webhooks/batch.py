@@ -123,10 +123,14 @@ def claim(*, picked: Sequence[tuple[UUID, int | None]], stale: Any) -> list[Webh
     jobs = [job for event_id, job in picked if job is not None and event_id in claimed]
     if jobs:
         _execute(sql.JOBS_DELETE, {"ids": jobs})
-    events = WebhookEvent.objects.select_related(
-        "webhook_config__workflow", "webhook_config__canvas"
-    ).filter(pk__in=claimed)
-    return sorted(events, key=lambda e: e.received_at)
+    events = list(WebhookEvent.objects.filter(pk__in=claimed).order_by("received_at"))
+    # Each config (with its canvas and workflow graphs) read once, not once per event.
+    configs = WebhookConfig.objects.select_related("workflow", "canvas").in_bulk(
+        {event.webhook_config_id for event in events}
+    )
+    for event in events:
+        event.webhook_config = configs[event.webhook_config_id]
+    return events
 
 
 # --- applying --------------------------------------------------------------------------
@@ -314,8 +318,9 @@ def _journeys_start(items: list[_Fast]) -> None:
             }
         )
         item.movement = journey
-    JourneyEvent.objects.bulk_create(events)
-    _execute(sql.ENTITIES_MOVE, {"rows": _json(moves)})
+    bulk.rows_insert(JourneyEvent, events)
+    ids = [item.entity.pk for item in items if item.entity is not None]
+    _execute(sql.ENTITIES_MOVE, {"rows": _json(moves), "ids": ids})
     for item in items:
         assert item.entity is not None
         _announce(item.entity, item.movement)
@@ -360,7 +365,7 @@ def finish(batch: Batch) -> None:
         for event_id, outcome in batch.outcomes.items()
     ]
     if rows:
-        _execute(sql.EVENTS_FINISH, {"rows": _json(rows)})
+        _execute(sql.EVENTS_FINISH, {"rows": _json(rows), "ids": list(batch.outcomes)})
 
 
 def observed(batch: Batch) -> None:

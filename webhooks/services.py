@@ -50,34 +50,48 @@ class Stored:
     created: bool
 
 
-def webhook_events_accept_sql(
-    deliveries: list[tuple[WebhookConfig, dict[str, Any], str | None]],
-) -> tuple[dict[str, Any], list[UUID]]:
-    """The parameters of sql.EVENTS_ACCEPT for these verified deliveries, and the ids
-    the new events get (one JSON document: see the statement)."""
-    ids = [uuid4() for _ in deliveries]
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery to store: its event id is made here, and its job's arguments
+    carry the id of the request that brought it (stitch.logs)."""
+
+    config: WebhookConfig
+    payload: dict[str, Any]
+    provider_event_id: str | None
+    id: UUID
+    job_args: dict[str, Any]
+
+
+def delivery(
+    *, config: WebhookConfig, payload: dict[str, Any], provider_event_id: str | None
+) -> Delivery:
+    event_id = uuid4()
+    job_args = logs.job_kwargs({"event_id": str(event_id)})
+    return Delivery(config, payload, provider_event_id, event_id, job_args)
+
+
+def webhook_events_accept_params(deliveries: list[Delivery]) -> dict[str, Any]:
+    """The parameters of sql.EVENTS_ACCEPT for these deliveries (one JSON document: see
+    the statement)."""
     rows = [
         {
             "n": n,
-            "id": str(event_id),
-            "config": str(config.pk),
-            "source": config.source,
-            "secret": config.secret,
-            "require_signature": config.require_signature,
-            "provider_event_id": provider_event_id,
-            "payload": payload,
-            "job_args": logs.job_kwargs({"event_id": str(event_id)}),
+            "id": str(d.id),
+            "config": str(d.config.pk),
+            "source": d.config.source,
+            "secret": d.config.secret,
+            "require_signature": d.config.require_signature,
+            "provider_event_id": d.provider_event_id,
+            "payload": d.payload,
+            "job_args": d.job_args,
         }
-        for n, ((config, payload, provider_event_id), event_id) in enumerate(
-            zip(deliveries, ids, strict=True)
-        )
+        for n, d in enumerate(deliveries)
     ]
-    params = {
+    return {
         "deliveries": json.dumps(rows, ensure_ascii=False, separators=(",", ":")),
         "queue": tasks.process_event.queue,
         "task": tasks.process_event.name,
     }
-    return params, ids
 
 
 def webhook_event_accept(
@@ -90,14 +104,15 @@ def webhook_event_accept(
     when both copies arrive at the same instant (ON CONFLICT on the unique index; see
     sql.EVENTS_ACCEPT). None when the config is no longer what `config` says (deleted,
     deactivated, secret or source changed): nothing was stored, decide again."""
-    params, (event_id,) = webhook_events_accept_sql([(config, payload, provider_event_id)])
+    stored = delivery(config=config, payload=payload, provider_event_id=provider_event_id)
+    params = webhook_events_accept_params([stored])
     with connection.cursor() as cursor:  # autocommit: the statement is the transaction
         cursor.execute(sql.EVENTS_ACCEPT, params)
         ((_n, config_ok, created),) = cursor.fetchall()
     if not config_ok:
         return None
     if created:
-        return Stored(event_id, PENDING, True)
+        return Stored(stored.id, PENDING, True)
     return webhook_event_existing(config_id=config.pk, provider_event_id=provider_event_id)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 # One round trip per delivery: checks the cached config is still what the request was
 # verified against, inserts the event and defers its job, in one statement (one commit).
 #
-# - `config`: primary-key lookup (stitch_webhook_configs_pkey). No row when the config
+# - `config`: join on the configs' primary key (a sequential scan while the table is a
+#   few pages, as the planner prefers; configs are few). No row when the config
 #   was deleted, deactivated, or its source/secret/require_signature changed since this
 #   process cached it: nothing is inserted and the caller reloads the config.
 # - `new`: ON CONFLICT on the partial unique index uniq_webhook_event_provider_id decides
@@ -78,7 +79,9 @@ WHERE webhook_config_id = %(config)s AND provider_event_id = %(provider_event_id
 #
 # Plans: `leader` is a primary-key lookup; `queued` walks
 # procrastinate_jobs_priority_idx_v1 (todo jobs by priority, id) and stops after `scan`
-# rows; `others` probes stitch_webhook_events_pkey per job. Rows are locked in id order
+# rows; `locked` probes stitch_webhook_events_pkey per job (tests/webhooks/
+# test_sql_plans.py: a join of events to the queue written differently became a hash
+# join over a sequential scan of all events). Rows are locked in id order
 # so two batches never wait on each other in a cycle.
 EVENTS_ATTEMPT = """
 WITH leader AS (
@@ -87,22 +90,24 @@ WITH leader AS (
       AND (e.status = 'pending' OR (e.status = 'processing' AND e.claimed_at < %(stale)s))
     FOR UPDATE
 ), queued AS (
-    SELECT j.id AS job_id, (j.args->>'event_id')::uuid AS event_id
+    -- The pattern test sits in the select list, not in WHERE: there it would make the
+    -- planner expect almost no matching job and sort a sequential scan of the queue.
+    SELECT j.id AS job_id,
+           CASE WHEN j.args->>'event_id' ~ '^[0-9a-f-]{36}$'
+                THEN (j.args->>'event_id')::uuid END AS event_id
     FROM procrastinate_jobs j
     WHERE j.status = 'todo' AND j.queue_name = %(queue)s AND j.task_name = %(task)s
       AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
-      AND j.args->>'event_id' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
     ORDER BY j.priority DESC, j.id
     LIMIT %(scan)s
 ), others AS (
-    SELECT e.id, min(q.job_id) AS job_id FROM stitch_webhook_events e
-    JOIN queued q ON q.event_id = e.id
-    WHERE EXISTS (SELECT FROM leader) AND e.id <> %(leader)s AND e.accepted
-      AND e.status = 'pending' AND (e.claimed_at IS NULL OR e.claimed_at < %(stale)s)
-    GROUP BY e.id
+    SELECT q.event_id AS id, min(q.job_id) AS job_id FROM queued q
+    WHERE q.event_id IS NOT NULL AND q.event_id <> %(leader)s AND EXISTS (SELECT FROM leader)
+    GROUP BY q.event_id
 ), locked AS (
-    SELECT e.id, o.job_id FROM stitch_webhook_events e JOIN others o USING (id)
-    WHERE e.status = 'pending'
+    SELECT e.id, o.job_id FROM others o JOIN stitch_webhook_events e ON e.id = o.id
+    WHERE e.accepted AND e.status = 'pending'
+      AND (e.claimed_at IS NULL OR e.claimed_at < %(stale)s)
     ORDER BY e.id
     LIMIT %(more)s
     FOR UPDATE OF e SKIP LOCKED
@@ -167,7 +172,9 @@ RETURNING e.*
 """
 
 # The journey start of every entity of the batch (the columns a move owns, computed in
-# Python by the entities' own rules). Plan: stitch_entities_pkey per row.
+# Python by the entities' own rules). Plan: index scan of stitch_entities_pkey with
+# = ANY(ids), hash-joined to the rows (without `ids` the planner, which expects 100 rows
+# from any recordset, hash-joins a sequential scan of the whole table).
 ENTITIES_MOVE = """
 UPDATE stitch_entities e SET
     current_node_id = r.current_node_id, current_edge_id = r.current_edge_id,
@@ -177,11 +184,11 @@ UPDATE stitch_entities e SET
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     id uuid, current_node_id text, current_edge_id text, edge_progress numeric,
     node_entered_at timestamptz, sequence bigint, journey jsonb, entity_type text)
-WHERE e.id = r.id
+WHERE e.id = r.id AND e.id = ANY(%(ids)s)
 """
 
 # Every outcome of the batch (completed or failed, with its entity and run), committed
-# with what processing wrote. Plan: stitch_webhook_events_pkey per row.
+# with what processing wrote. Plan: as ENTITIES_MOVE, on stitch_webhook_events_pkey.
 EVENTS_FINISH = """
 UPDATE stitch_webhook_events e SET
     status = r.status, error = r.error, processed_at = now(),
@@ -189,5 +196,5 @@ UPDATE stitch_webhook_events e SET
     workflow_run_id = coalesce(r.run, e.workflow_run_id)
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
     id uuid, status text, error text, entity uuid, run uuid)
-WHERE e.id = r.id
+WHERE e.id = r.id AND e.id = ANY(%(ids)s)
 """
