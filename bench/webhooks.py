@@ -280,6 +280,12 @@ def end_to_end(config: WebhookConfig, tag: str) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stored(config: WebhookConfig, tag: str) -> int:
     return WebhookEvent.objects.filter(
         webhook_config=config, provider_event_id__startswith=f"evt_{tag}_"
@@ -343,27 +349,33 @@ def main() -> None:
     try:
         wait_until_up(port, server)
         wrk_load(url, deliveries(2000, "warm"), seconds=1, conns=args.connections)
-        accepted = []
+        accepted, cpu_ms = [], []
         for n in range(args.passes):
             tag = f"a{n}"
-            elapsed = wrk_load(
-                url, deliveries(per_pass, tag), seconds=seconds, conns=args.connections
-            )
-            accepted.append(stored(config, tag) / elapsed)
+            items = deliveries(per_pass, tag)
+            cpu_before = cpu_seconds(server.pid)
+            elapsed = wrk_load(url, items, seconds=seconds, conns=args.connections)
+            count = stored(config, tag)
+            accepted.append(count / elapsed)
+            cpu_ms.append(1000 * (cpu_seconds(server.pid) - cpu_before) / max(count, 1))
         print(f"accepted (202, no worker): {ratio(accepted, ingest)} (ingest ceiling)")
+        print(f"  web process CPU per accepted delivery: {statistics.median(cpu_ms):.2f} ms")
         drain(config, args.concurrency)
 
-        processed, while_processing = [], []
+        processed, while_processing, worker_ms = [], [], []
         for n in range(args.passes):
             tag = f"e{n}"
             procs = start_workers(1, args.concurrency)
             time.sleep(2)  # let it connect and LISTEN
             try:
+                worker_before = cpu_seconds(procs[0].pid)
                 elapsed = wrk_load(
                     url, deliveries(per_pass, tag), seconds=seconds, conns=args.connections
                 )
                 while_processing.append(stored(config, tag) / elapsed)
                 wait_processed(config, f"evt_{tag}_", stored(config, tag), timeout=300)
+                worker_cpu = cpu_seconds(procs[0].pid) - worker_before
+                worker_ms.append(1000 * worker_cpu / max(stored(config, tag), 1))
             finally:
                 stop(procs)
             result = end_to_end(config, tag)
@@ -374,6 +386,7 @@ def main() -> None:
             f"processed end to end (1 web + 1 worker process): {ratio(processed, pipeline)} "
             "(pipeline ceiling)"
         )
+        print(f"  worker process CPU per processed event: {statistics.median(worker_ms):.2f} ms")
         print(f"accepted while processing: {ratio(while_processing, ingest)} (ingest ceiling)")
     finally:
         stop([server])

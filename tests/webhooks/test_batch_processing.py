@@ -124,7 +124,7 @@ def _rows(event: WebhookEvent) -> dict[str, Any]:
     nodes = RunNode.objects.filter(run=run).order_by("node_id")
     jobs = ProcrastinateJob.objects.filter(
         task_name="flows.dispatch_node", args__run_id=str(run.pk)
-    ).values_list("queue_name", "args__node_id", "args__attempt", "status")
+    ).values_list("queue_name", "args__nodes", "status")
     trigger = dict(run.trigger)
     assert trigger.pop("event_id") == str(event.pk)
     return {
