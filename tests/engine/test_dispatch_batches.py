@@ -3,13 +3,16 @@ replies applied together, and each node's failure, error or timeout kept to itse
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection, connections
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from flows import tasks
+from flows import engine, tasks
 from tests.engine.conftest import detail, edge, node, start, workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,3 +149,33 @@ def test_results_that_cannot_be_applied_together_are_applied_one_by_one(
     final = detail(owner_client, run["id"])
     assert final["status"] == "completed"
     assert final["node_states"]["c"]["output"] == [{"i": i} for i in range(WIDTH)]
+
+
+def test_a_batch_left_by_a_killed_worker_sends_again_only_what_was_not_settled(
+    owner, owner_client, worker, run_jobs
+):
+    """kill -9 after the batch's results committed but before its job was finished: the
+    stalled-job sweep puts the job back, and its rerun skips the settled nodes."""
+    sync_replies(worker)
+    run = start(owner_client, fan_out(owner, worker), input={"items": list(range(WIDTH))})
+    for i in range(4):  # what the dead worker's transaction had applied
+        engine.callback_apply(
+            run_id=run["id"], node_id=f"w_{i}", status="completed", output={"i": i}, attempt=1
+        )
+    with connection.cursor() as cursor:  # what a pruned dead worker leaves
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL")
+
+    async def sweep() -> None:
+        try:
+            await tasks.retry_stalled_jobs(timestamp=0)
+        finally:  # the connection left in asgiref's thread
+            await sync_to_async(connections.close_all, thread_sensitive=True)()
+
+    asyncio.run(sweep())
+    run_jobs()
+
+    final = detail(owner_client, run["id"])
+    assert final["status"] == "completed"
+    assert final["node_states"]["c"]["attempts"] == 1
+    assert final["node_states"]["c"]["output"] == [{"i": i} for i in range(WIDTH)]
+    assert dispatches(worker) == Counter(f"w_{i}" for i in range(4, WIDTH))
