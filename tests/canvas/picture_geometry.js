@@ -13,7 +13,7 @@
   for (const g of svg.querySelectorAll(".bmc-block")) nodes[`block:${g.dataset.block}`] = { ...box(g.querySelector("rect")), block: g.dataset.block, isBlock: true };
   const edges = {};
   for (const g of svg.querySelectorAll(".edge[data-edge-id]")) {
-    const path = g.querySelector("path:not(.hit)");
+    const path = g.querySelector("path:not(.hit):not(.traffic)");
     const numbers = (path.getAttribute("d").match(/-?[0-9.e+-]+/g) || []).map(Number);
     const points = [];
     for (let i = 0; i + 1 < numbers.length; i += 2) points.push(screen(path, numbers[i], numbers[i + 1]));

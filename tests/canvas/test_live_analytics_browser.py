@@ -115,8 +115,8 @@ def test_switching_the_analytics_window_on_the_live_page_changes_the_numbers(
     expect(
         page.locator('#canvas-overlay .node-stats[data-node-id="leads"] .stats')
     ).to_contain_text("12 in · median 60 s · p90 60 s")
-    # The edge carrying traffic is drawn wider than the one without any.
-    widths = page.locator("#canvas-svg .edge path").evaluate_all(
+    # The edge carrying traffic has a wider band under it than the one without any.
+    widths = page.locator("#canvas-svg .edge path.traffic").evaluate_all(
         "ls => ls.map(l => l.style.strokeWidth)"
     )
     assert widths == ["10", "2"]

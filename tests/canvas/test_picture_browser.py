@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 from rest_framework.authtoken.models import Token
 
 from entities import services
-from entities.models import Entity
+from entities.models import Entity, JourneyEvent
 from flows.models import Flow
 from stitch.models import User
 from tests.canvas.conftest import in_a_thread, no_script_errors, screenshot
@@ -51,32 +53,66 @@ TRAVELLING = [
 ]
 
 
+# The way customers go through the demo's BMC: (node, the edge that leads to it).
+CHAIN = [
+    ("customer-segments", None),
+    ("channels", "e-segments-channels"),
+    ("customer-relationships", "e-channels-relationships"),
+    ("revenue-streams", "e-relationships-revenue"),
+]
+
+
+def walk(entity: Entity, target: str) -> None:
+    """Along CHAIN until `target` (a node, or the edge the walk ends on at progress 0),
+    then a manual move to a `target` off the chain."""
+    services.entity_manual_move(entity_id=entity.pk, node_id="customer-segments")
+    here = "customer-segments"
+    for node_id, edge_id in CHAIN[1:]:
+        if target == here:
+            return
+        services.entity_journey_start(entity_id=entity.pk, edge_id=edge_id)
+        if target == edge_id:
+            return
+        services.entity_arrive(entity_id=entity.pk)
+        here = node_id
+    if target != here:
+        services.entity_manual_move(entity_id=entity.pk, node_id=target)
+
+
 def crowd(bmc: Flow) -> None:
-    """Customers all over the demo's BMC, through the movement services (real journeys,
-    so the analytics have something to count)."""
+    """Customers all over the demo's BMC, walked through the movement services (real
+    journeys, so the analytics and the funnel have something to count)."""
 
     def make() -> None:
-        number = 0
-        for node_id, count in STANDING:
-            for _ in range(count):
-                number += 1
-                entity = Entity.objects.create(
-                    canvas=bmc, name=f"Customer {number}", entity_type="customer", metadata={}
-                )
-                services.entity_journey_start(entity_id=entity.pk, edge_id="e-segments-channels")
-                services.entity_arrive(entity_id=entity.pk)
-                if node_id != "channels":
-                    services.entity_manual_move(entity_id=entity.pk, node_id=node_id)
-        for edge_id, progresses in TRAVELLING:
-            for progress in progresses:
-                number += 1
-                entity = Entity.objects.create(
-                    canvas=bmc, name=f"Customer {number}", entity_type="lead", metadata={}
-                )
-                services.entity_journey_start(entity_id=entity.pk, edge_id=edge_id)
+        places = [
+            *((node_id, "customer", None) for node_id, count in STANDING for _ in range(count)),
+            *((edge_id, "lead", p) for edge_id, ps in TRAVELLING for p in ps),
+        ]
+        for number, (target, kind, progress) in enumerate(places, start=1):
+            entity = Entity.objects.create(
+                canvas=bmc, name=f"Customer {number}", entity_type=kind, metadata={}
+            )
+            walk(entity, target)
+            if progress is not None:
                 services.entity_progress(entity_id=entity.pk, progress=progress)
 
     in_a_thread(make)
+
+
+def backdate(bmc: Flow) -> None:
+    """Spread the crowd's journeys over the last four weeks, each step taking a few
+    hours (as the README's pictures show them)."""
+    now = timezone.now()
+    entities = Entity.objects.filter(canvas=bmc).order_by("created_at", "pk")
+    for number, entity in enumerate(entities):
+        step = timedelta(hours=2 + number % 9, minutes=7 * (number % 8))
+        start = now - timedelta(days=number * 7 % 27, hours=number % 11) - 5 * step
+        events = list(JourneyEvent.objects.filter(entity=entity).order_by("timestamp", "pk"))
+        for index, event in enumerate(events):
+            event.timestamp = start + index * step
+            if event.seconds_in_previous_node is not None:
+                event.seconds_in_previous_node = step.total_seconds()
+        JourneyEvent.objects.bulk_update(events, ["timestamp", "seconds_in_previous_node"])
 
 
 def where(bmc: Flow) -> tuple[dict[str, str], dict[str, str]]:
@@ -250,4 +286,30 @@ def test_the_free_layout_workflow_still_draws_edges_from_border_to_border(
     check_edges(picture, workflow.graph)
     check_labels(picture)
     screenshot(page, "workflow-live")
+    no_script_errors(page)
+
+
+def test_the_readmes_pictures_of_the_bmc_with_and_without_the_analytics(
+    page_for: Callable[..., Page], server: str, crowded: Flow
+) -> None:
+    """test-artifacts/docs-bmc.png and docs-analytics-overlay.png, which the README shows
+    (docs/screenshots/bmc.png, analytics-overlay.png): the picture stays clean with the
+    numbers on, a 30-day window and a four-step funnel."""
+    backdate(crowded)
+    page = page_for(User.objects.get(username="operator"), width=1500, height=950)
+    live(page, server, crowded)
+    panel = page.locator("[data-analytics-panel]")
+    expect(panel).to_have_attribute("data-state", "ready")
+    panel.get_by_label("on the canvas").uncheck()
+    check_picture(read(page), crowded)
+    screenshot(page, "docs-bmc")
+    panel.get_by_label("on the canvas").check()
+    panel.locator("[data-window='30d']").click()
+    expect(panel).to_have_attribute("data-window", "30d")
+    steps = ["customer-segments", "channels", "customer-relationships", "revenue-streams"]
+    for node_id in steps:
+        panel.get_by_label("Add a funnel step").select_option(node_id)
+    expect(page.locator(".funnel-bars .funnel-row")).to_have_count(4)
+    check_picture(read(page), crowded)
+    screenshot(page, "docs-analytics-overlay")
     no_script_errors(page)

@@ -1,6 +1,6 @@
 // Analytics drawn on a canvas picture (the live page and the admin's Flow page), from
 // the endpoints of SPEC 6: per node the entities there now, arrivals, median and p90
-// time, a small arrivals-over-time chart; per edge the conversion and a line as wide as
+// time, a small arrivals-over-time chart; per edge the conversion and a band under it as wide as
 // its traffic; a time window; a funnel of nodes picked in order.
 
 const NS = "http://www.w3.org/2000/svg";
@@ -262,9 +262,17 @@ export class AnalyticsOverlay {
     const stats = new Map((analytics ? analytics.edges : []).map((e) => [e.id, e]));
     const most = Math.max(1, ...[...stats.values()].map((e) => e.starts));
     for (const group of this.svg.querySelectorAll(".edge[data-edge-id]")) {
-      const line = group.querySelector("path");
+      const line = group.querySelector("path:not(.traffic)");
       const stat = stats.get(group.dataset.edgeId);
-      line.style.strokeWidth = stat ? String(2 + (8 * stat.starts) / most) : "";
+      // The traffic is a translucent band under the edge, not the edge's own stroke,
+      // so the arrowhead stays visible however busy the edge is.
+      let band = group.querySelector("path.traffic");
+      if (stat && !band) band = group.insertBefore(el("path", { class: "traffic" }), line);
+      if (!stat && band) band.remove();
+      if (stat) {
+        band.setAttribute("d", line.getAttribute("d"));
+        band.style.strokeWidth = String(2 + (8 * stat.starts) / most);
+      }
       group.dataset.conversion = stat && stat.conversion !== null ? String(stat.conversion) : "";
       const geo = this.geo.edges[group.dataset.edgeId];
       if (!stat || !geo) continue;
