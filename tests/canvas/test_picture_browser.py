@@ -55,7 +55,7 @@ TRAVELLING = [
 
 # The way customers go through the demo's BMC: (node, the edge that leads to it).
 CHAIN = [
-    ("customer-segments", None),
+    ("customer-segments", ""),
     ("channels", "e-segments-channels"),
     ("customer-relationships", "e-channels-relationships"),
     ("revenue-streams", "e-relationships-revenue"),
