@@ -156,7 +156,7 @@ def test_the_crowded_bmc_draws_edges_between_borders_and_dots_clear_of_cards_and
     # The crowded blocks show a full row and a chip; every edge has its arrowhead.
     chips = {chip["node"]: chip["count"] for chip in picture["chips"]}
     assert set(chips) == {"revenue-streams", "customer-segments"}
-    markers = page.locator("#canvas-svg .edge path").evaluate_all(
+    markers = page.locator("#canvas-svg .edge path:not(.traffic)").evaluate_all(
         "ps => ps.map(p => p.getAttribute('marker-end'))"
     )
     assert markers == ["url(#arrow)"] * len(crowded.graph["edges"])
