@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -31,6 +32,7 @@ from stitch.middleware import HEADER, route_of_path
 from webhooks import endpoints, services, sql
 from webhooks.intake import Acceptable, decide
 
+logger = logging.getLogger(__name__)
 Scope = dict[str, Any]
 Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -104,19 +106,21 @@ class GroupCommit:
         self.queue: list[_Pending] = []
         self.flushers = 0
         self.pool: AsyncConnectionPool | None = None
+        self._opening = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _pool(self) -> AsyncConnectionPool:
-        if self.pool is None:
-            pool = AsyncConnectionPool(
-                kwargs={**_conninfo(), "autocommit": True},
-                min_size=1,
-                max_size=self.connections,
-                open=False,
-                name="webhook-intake",
-            )
-            await pool.open()
-            self.pool = pool
+        async with self._opening:  # the first flushers must not open two pools
+            if self.pool is None:
+                pool = AsyncConnectionPool(
+                    kwargs={**_conninfo(), "autocommit": True},
+                    min_size=1,
+                    max_size=self.connections,
+                    open=False,
+                    name="webhook-intake",
+                )
+                await pool.open()
+                self.pool = pool
         return self.pool
 
     async def store(self, delivery: services.Delivery) -> tuple[bool, bool]:
@@ -168,14 +172,19 @@ class GroupCommit:
         return [(bool(config_ok), bool(created)) for _n, config_ok, created in rows]
 
 
-_committer: GroupCommit | None = None
+# One per event loop: an async pool belongs to the loop that opened it (uvicorn runs one
+# loop per process; a test may serve from several threads in turn).
+_committers: dict[asyncio.AbstractEventLoop, GroupCommit] = {}
 
 
 def committer() -> GroupCommit:
-    global _committer
-    if _committer is None:
-        _committer = GroupCommit(connections=settings.WEBHOOK_INTAKE_CONNECTIONS)
-    return _committer
+    loop = asyncio.get_running_loop()
+    group = _committers.get(loop)
+    if group is None:
+        for old in [known for known in _committers if known.is_closed()]:
+            del _committers[old]
+        group = _committers[loop] = GroupCommit(connections=settings.WEBHOOK_INTAKE_CONNECTIONS)
+    return group
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -283,8 +292,10 @@ class IntakeRoute:
             else:
                 stored = await group.existing(delivery)
                 status, answer = 200, {"event_id": str(stored.id), "status": stored.status}
-        except (psycopg.Error, OSError):
-            return False  # Django answers it (and reports the database error its way)
+        except Exception:
+            # Django answers it (and reports a database error its own way).
+            logger.warning("webhook fast route handed a delivery to the view", exc_info=True)
+            return False
         await _answer(send, status, answer, request_id)
         observe.webhook_answered(config, _Answer(status))  # type: ignore[arg-type]
         seconds = time.perf_counter() - started
