@@ -220,23 +220,25 @@ class Bench:
             cursor.execute("DELETE FROM procrastinate_jobs")
 
     # 1. end to end -----------------------------------------------------------------------
-    def end_to_end(self, url: str, width: int) -> float:
+    def end_to_end(self, url: str, width: int) -> tuple[float, float]:
+        """Callbacks/s from run start to completed run, and this process's CPU (the
+        task worker's: start, dispatch, apply) per callback in ms."""
         from flows import engine
         from flows.models import Run
         from tests.jobrunner import run_pending_jobs
 
         flow = self.fan_out_flow(url)
         self.clear_jobs()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         run = engine.run_start(flow=flow, input={"items": list(range(width))})
         from django.conf import settings
 
         concurrency = settings.PROCRASTINATE_WORKER_DEFAULTS["concurrency"]
         run_pending_jobs(concurrency=int(str(concurrency)))
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         status = Run.objects.values_list("status", flat=True).get(pk=run.pk)
         assert status == "completed", status
-        return width / wall
+        return width / wall, cpu * 1000 / width
 
     # 2. the cost of one callback -----------------------------------------------------------
     def callback_costs(self, samples: int = 180) -> tuple[float, float]:
@@ -356,7 +358,9 @@ class Bench:
         try:
             with process(echo, echo_port), process(web, web_port, **env) as server:
                 url = f"http://127.0.0.1:{echo_port}/echo"
-                e2e = spread([self.end_to_end(url, 1000) for _ in range(self.passes)])
+                e2e_runs = [self.end_to_end(url, 1000) for _ in range(self.passes)]
+                e2e = spread([r for r, _ in e2e_runs])
+                e2e_cpu = spread([c for _, c in e2e_runs])
                 costs = [self.callback_costs() for _ in range(self.passes)]
                 small = spread([c[0] * 1000 for c in costs])
                 large = spread([c[1] * 1000 for c in costs])
@@ -374,7 +378,8 @@ class Bench:
         print(f"ceiling (pgbench callback shape, 8 clients): {describe(ceiling)}")
         print(
             f"1. 1,000-way fan-out, synchronous echo HTTP worker, end to end: "
-            f"{shown(e2e)} callbacks/s; ratio to ceiling {e2e['median'] / top:.3f}"
+            f"{shown(e2e)} callbacks/s; ratio to ceiling {e2e['median'] / top:.3f}; "
+            f"task worker CPU {shown(e2e_cpu, '{:.2f}')} ms per callback"
         )
         print(
             f"2. one callback, 10-way: {shown(small, '{:.2f}')} ms; 1,000-way: "

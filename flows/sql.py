@@ -153,3 +153,54 @@ def run_counters_update(run: Any) -> None:
                 run.pk,
             ],
         )
+
+
+# Every column of a new node row but its id (made by the sequence).
+_INSERTED = (
+    "run_id",
+    "node_id",
+    "template_id",
+    "index",
+    "kind",
+    "status",
+    "blockers",
+    "branch_active",
+    "branch_failed",
+    "input",
+    "output",
+    "error",
+    "attempts",
+    "started_at",
+    "finished_at",
+    "callback_deadline",
+    "late_callbacks",
+)
+_NODES_INSERT = (
+    f"INSERT INTO stitch_run_nodes ({', '.join(_INSERTED)})"
+    f" SELECT {', '.join(_INSERTED)}"
+    " FROM jsonb_populate_recordset(NULL::stitch_run_nodes, %s::jsonb) RETURNING id"
+)
+
+
+def _json_default(value: Any) -> str:
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())  # timestamptz reads ISO 8601
+    return str(value)  # the run's UUID
+
+
+def nodes_insert(nodes: Sequence[Any]) -> None:
+    """Insert new node rows (a split's instances, a run's first rows) from one JSON
+    document, and give each its id. `bulk_create` prepares every value of every row
+    in Python (0.4 ms of CPU a row for a 1,000-way split on this machine); here
+    json.dumps does it in C. JSON null becomes SQL NULL, as the ORM writes None.
+
+    Plan: Insert on stitch_run_nodes <- Function Scan on jsonb_populate_recordset; the
+    ids come back in the order of the document."""
+    rows = [{name: getattr(node, name) for name in _INSERTED} for node in nodes]
+    with connection.cursor() as cursor:
+        cursor.execute(_NODES_INSERT, [json.dumps(rows, default=_json_default)])
+        ids = [row[0] for row in cursor.fetchall()]
+    for node, pk in zip(nodes, ids, strict=True):
+        node.pk = pk
+        node._state.adding = False
+        node._state.db = connection.alias

@@ -405,7 +405,7 @@ class Step:
     # --- writing -------------------------------------------------------------------------
     def _flush(self) -> None:
         if self.new_rows:
-            RunNode.objects.bulk_create(self.new_rows)
+            sql.nodes_insert(self.new_rows)
             self.new_rows = []
         held = [node for node in self.dirty.values() if node.pk is not None]
         if held:
