@@ -284,8 +284,16 @@ def dot_positions(
     return dots, chips
 
 
-def _view_box(boxes: list[Box], blocks: list[Block]) -> tuple[float, float, float, float]:
+def _view_box(
+    boxes: list[Box], blocks: list[Block], lines: list[Line]
+) -> tuple[float, float, float, float]:
+    """The boxes, the blocks and the edge paths (a route may run round the outside of
+    the BMC), with room for their labels."""
     rects = [(b.x, b.y, b.w, b.h) for b in boxes] + [(b.x, b.y, b.w, b.h) for b in blocks]
+    margin = 24
+    rects += [
+        (x - margin, y - margin, 2 * margin, 2 * margin) for line in lines for x, y in line.points
+    ]
     if not rects:
         return (-PAD, -PAD, 400.0, 200.0)
     left = min(x for x, _, _, _ in rects) - PAD
@@ -314,7 +322,7 @@ def canvas_picture(
     dots, chips = dot_positions(entities, by_id, {line.id: line for line in lines})
     claimed = {b.node_id for b in blocks if b.node_id is not None}
     return {
-        "view_box": "{:g} {:g} {:g} {:g}".format(*_view_box(boxes, blocks)),
+        "view_box": "{:g} {:g} {:g} {:g}".format(*_view_box(boxes, blocks, lines)),
         "blocks": [b for b in blocks if b.node_id is None],
         "sections": [b for b in boxes if b.id in claimed],
         "nodes": [b for b in boxes if b.id not in claimed],

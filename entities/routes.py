@@ -109,6 +109,27 @@ def _candidates(s: Rect, t: Rect, xs: list[float], ys: list[float]) -> Iterator[
                     yield [(x1, a), (x1, c), (x2, c), (x2, b)]
 
 
+def _detours(s: Rect, t: Rect, xs: list[float], ys: list[float]) -> Iterator[list[Point]]:
+    """Three bends, along two channels: around a block standing in the way (tried only
+    when nothing simpler is clear)."""
+    sy, sx = _ports(s, t, ys, 1), _ports(s, t, xs, 0)
+    ty, tx = _ports(t, s, ys, 1), _ports(t, s, xs, 0)
+    for y1 in sy:
+        for c1 in xs:
+            for c2 in ys:
+                for x2 in tx:
+                    a, b = _exit(s, c1, 0), _exit(t, c2, 1)
+                    if a is not None and b is not None and c2 != y1 and c1 != x2:
+                        yield [(a, y1), (c1, y1), (c1, c2), (x2, c2), (x2, b)]
+    for x1 in sx:
+        for c1 in ys:
+            for c2 in xs:
+                for y2 in ty:
+                    a, b = _exit(s, c1, 1), _exit(t, c2, 0)
+                    if a is not None and b is not None and c2 != x1 and c1 != y2:
+                        yield [(x1, a), (x1, c1), (c2, c1), (c2, y2), (b, y2)]
+
+
 def _length(points: list[Point]) -> float:
     return sum(abs(b[0] - a[0]) + abs(b[1] - a[1]) for a, b in itertools.pairwise(points))
 
@@ -156,15 +177,14 @@ def _crossings(points: list[Point], earlier: list[list[Point]]) -> int:
     return count
 
 
-def route(
-    s: Rect, t: Rect, obstacles: list[Rect], earlier: list[list[Point]]
+def _best(
+    candidates: Iterator[list[Point]],
+    s: Rect,
+    t: Rect,
+    obstacles: list[Rect],
+    earlier: list[list[Point]],
 ) -> list[Point] | None:
-    """The cheapest clear orthogonal path from a side of `s` to a side of `t` (length,
-    bends, crossings of the `earlier` edges' paths), or None when there is none."""
-    xs, ys = _channels([*obstacles, s, t], 0), _channels([*obstacles, s, t], 1)
-    scored = sorted(
-        (_length(p) + BEND * (len(p) - 2), i, p) for i, p in enumerate(_candidates(s, t, xs, ys))
-    )
+    scored = sorted((_length(p) + BEND * (len(p) - 2), i, p) for i, p in enumerate(candidates))
     best: tuple[float, list[Point]] | None = None
     for base, _, points in scored:
         if best is not None and base >= best[0]:
@@ -175,6 +195,18 @@ def route(
         if best is None or total < best[0]:
             best = (total, points)
     return best[1] if best is not None else None
+
+
+def route(
+    s: Rect, t: Rect, obstacles: list[Rect], earlier: list[list[Point]]
+) -> list[Point] | None:
+    """The cheapest clear orthogonal path from a side of `s` to a side of `t` (length,
+    bends, crossings of the `earlier` edges' paths), or None when there is none."""
+    xs, ys = _channels([*obstacles, s, t], 0), _channels([*obstacles, s, t], 1)
+    found = _best(_candidates(s, t, xs, ys), s, t, obstacles, earlier)
+    if found is None:
+        found = _best(_detours(s, t, xs, ys), s, t, obstacles, earlier)
+    return found
 
 
 def _border(box: Rect, toward: Rect) -> Point:

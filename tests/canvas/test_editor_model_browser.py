@@ -254,6 +254,8 @@ def test_the_editor_routes_bmc_edges_exactly_as_the_server_picture_does(
         ("card", "revenue-streams"),
         ("channels", "channels"),  # a loop: drawn as a point, never routed
         ("value-propositions", "item-monthly-plans"),
+        ("customer-relationships", "key-resources"),  # three bends, around Value Propositions
+        ("channels", "key-activities"),
     ]
     graph["edges"] += [
         {"id": f"x{i}", "source": a, "target": b, "data": {"label": f"edge {i}"}}
@@ -274,6 +276,7 @@ def test_the_editor_routes_bmc_edges_exactly_as_the_server_picture_does(
         edge_id: [[list(p) for p in e["points"]], e["label_at"]] for edge_id, e in server.items()
     }
     assert browser == expected
+    assert len(expected["x7"][0]) == 5  # the detour
     # Every one of them but the loop found an orthogonal route.
     for edge_id, (points, _) in expected.items():
         if edge_id != "x5":

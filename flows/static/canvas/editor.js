@@ -161,7 +161,8 @@ export class Editor {
   }
 
   fit() {
-    this.panzoom.fit(bounds([...this.view.boxes.values()], this.canvasType === "bmc" ? this.view.blocks : []));
+    const paths = [...this.view.paths.values()].map((p) => p.points);
+    this.panzoom.fit(bounds([...this.view.boxes.values()], this.canvasType === "bmc" ? this.view.blocks : [], paths));
   }
 
   // --- adding nodes -------------------------------------------------------------

@@ -126,9 +126,11 @@ function obstacles(boxes, blocks, source, target) {
 
 // Every drawable edge's path in graph order (entities/picture.py's _lines): Map id ->
 // {points, labelAt}. On a BMC routed through the gutters, else straight.
-export function edgePaths(edges, boxes, blocks, canvasType) {
+// `before`: paths already drawn, which these avoid crossing (a drag re-routes only the
+// moved node's edges; the next full drawing routes them all in order).
+export function edgePaths(edges, boxes, blocks, canvasType, before = []) {
   const out = new Map();
-  const earlier = [];
+  const earlier = [...before];
   for (const edge of edges || []) {
     if (!edge || typeof edge !== "object") continue;
     const source = boxes.get(String(edge.source));
@@ -147,8 +149,14 @@ export function edgePaths(edges, boxes, blocks, canvasType) {
   return out;
 }
 
-export function bounds(boxes, blocks = []) {
+// What a fit shows: the boxes, the blocks, and the edge paths with room for their
+// labels (a route may run round the outside of the BMC).
+export function bounds(boxes, blocks = [], paths = []) {
+  const margin = 24;
   const rects = [...boxes, ...blocks];
+  for (const points of paths) {
+    for (const [x, y] of points) rects.push({ x: x - margin, y: y - margin, w: 2 * margin, h: 2 * margin });
+  }
   if (!rects.length) return { x: -200, y: -150, w: 400, h: 300 };
   const left = Math.min(...rects.map((r) => r.x));
   const top = Math.min(...rects.map((r) => r.y));

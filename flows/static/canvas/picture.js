@@ -11,7 +11,8 @@ export function geometry() {
 
 export function mountPicture(svg, geo) {
   const boxes = Object.values(geo.nodes);
-  const whole = () => bounds(boxes, geo.canvas_type === "bmc" ? geo.blocks : []);
+  const paths = Object.values(geo.edges).map((e) => e.points);
+  const whole = () => bounds(boxes, geo.canvas_type === "bmc" ? geo.blocks : [], paths);
   // Links (drill-down) and dots are not drag handles: a drag anywhere else pans.
   const panzoom = new PanZoom(svg, { isBackground: (target) => !target.closest("a, .entity-dot, .overlay button") });
   zoomControls(panzoom, whole);

@@ -96,6 +96,38 @@ function candidates(s, t, xs, ys) {
   return out;
 }
 
+// Three bends, along two channels: around a block in the way (routes.py's _detours).
+function detours(s, t, xs, ys) {
+  const out = [];
+  const sy = ports(s, t, ys, 1);
+  const sx = ports(s, t, xs, 0);
+  const ty = ports(t, s, ys, 1);
+  const tx = ports(t, s, xs, 0);
+  for (const y1 of sy) {
+    for (const c1 of xs) {
+      for (const c2 of ys) {
+        for (const x2 of tx) {
+          const a = exit(s, c1, 0);
+          const b = exit(t, c2, 1);
+          if (a !== null && b !== null && c2 !== y1 && c1 !== x2) out.push([[a, y1], [c1, y1], [c1, c2], [x2, c2], [x2, b]]);
+        }
+      }
+    }
+  }
+  for (const x1 of sx) {
+    for (const c1 of ys) {
+      for (const c2 of xs) {
+        for (const y2 of ty) {
+          const a = exit(s, c1, 1);
+          const b = exit(t, c2, 0);
+          if (a !== null && b !== null && c2 !== x1 && c1 !== y2) out.push([[x1, a], [x1, c1], [c2, c1], [c2, y2], [b, y2]]);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 function length(points) {
   let total = 0;
   for (let i = 1; i < points.length; i++) {
@@ -144,22 +176,27 @@ function crossings(points, earlier) {
   return count;
 }
 
-// The cheapest clear orthogonal path from a side of `s` to a side of `t`, or null.
+function best(candidates, s, t, obstacles, earlier) {
+  const scored = candidates
+    .map((points, i) => ({ base: length(points) + BEND * (points.length - 2), i, points }))
+    .sort((a, b) => a.base - b.base || a.i - b.i);
+  let found = null;
+  for (const { base, points } of scored) {
+    if (found !== null && base >= found.total) break;
+    if (!clear(points, s, t, obstacles)) continue;
+    const total = base + CROSS * crossings(points, earlier);
+    if (found === null || total < found.total) found = { total, points };
+  }
+  return found === null ? null : found.points;
+}
+
+// The cheapest clear orthogonal path from a side of `s` to a side of `t`, or null;
+// three bends only when nothing simpler is clear.
 export function route(s, t, obstacles, earlier) {
   const all = [...obstacles, s, t];
   const xs = channels(all, 0);
   const ys = channels(all, 1);
-  const scored = candidates(s, t, xs, ys)
-    .map((points, i) => ({ base: length(points) + BEND * (points.length - 2), i, points }))
-    .sort((a, b) => a.base - b.base || a.i - b.i);
-  let best = null;
-  for (const { base, points } of scored) {
-    if (best !== null && base >= best.total) break;
-    if (!clear(points, s, t, obstacles)) continue;
-    const total = base + CROSS * crossings(points, earlier);
-    if (best === null || total < best.total) best = { total, points };
-  }
-  return best === null ? null : best.points;
+  return best(candidates(s, t, xs, ys), s, t, obstacles, earlier) ?? best(detours(s, t, xs, ys), s, t, obstacles, earlier);
 }
 
 function border(box, toward) {

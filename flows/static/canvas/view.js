@@ -210,20 +210,15 @@ export class EditorView {
     box.x = x;
     box.y = y;
     set(parts.g, { transform: `translate(${x} ${y})` });
-    if (this.canvasType === "bmc") {
-      // Routed edges avoid each other: any of them may change when one node moves.
-      this.paths = edgePaths(this.edges, this.boxes, this.blocks, this.canvasType);
-      for (const [edgeId, edgeParts] of this.edgeEls) if (this.paths.has(edgeId)) this.placeEdge(edgeParts, this.paths.get(edgeId));
-      return;
-    }
-    for (const edge of this.edgesByNode.get(id) || []) {
-      const edgeParts = this.edgeEls.get(String(edge.id));
-      const source = this.boxes.get(String(edge.source));
-      const target = this.boxes.get(String(edge.target));
-      if (!edgeParts || !source || !target) continue;
-      const one = edgePaths([edge], new Map([[source.id, source], [target.id, target]]), [], this.canvasType);
-      this.paths.set(String(edge.id), one.get(String(edge.id)));
-      this.placeEdge(edgeParts, one.get(String(edge.id)));
+    const mine = this.edgesByNode.get(id) || [];
+    const ids = new Set(mine.map((edge) => String(edge.id)));
+    // A routed edge avoids the others' paths, as drawn now.
+    const others = [...this.paths].filter(([edgeId]) => !ids.has(edgeId)).map(([, p]) => p.points);
+    const moved = edgePaths(mine, this.boxes, this.blocks, this.canvasType, others);
+    for (const [edgeId, path] of moved) {
+      this.paths.set(edgeId, path);
+      const edgeParts = this.edgeEls.get(edgeId);
+      if (edgeParts) this.placeEdge(edgeParts, path);
     }
   }
 
