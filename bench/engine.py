@@ -337,17 +337,10 @@ class Bench:
         load = os.getloadavg()
         echo_port, web_port = free_port(), free_port()
         echo = [sys.executable, str(Path(__file__).resolve()), "--echo", str(echo_port)]
+        from tests.entities.live_servers import uvicorn_command  # the tests' server command
+
         web = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "stitch.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(web_port),
-            "--log-level",
-            "warning",
+            *uvicorn_command(web_port),
             "--lifespan",
             "off",
             "--no-access-log",
