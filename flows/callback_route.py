@@ -5,10 +5,11 @@ Django it also paid for the middleware stack (sessions, CSRF, auth, messages, ax
 URL resolving, DRF's request, parsers, negotiation and renderer: about as much CPU as
 the transaction itself. This route answers `POST /api/runs/{uuid}/nodes/{node}/callback/`
 itself with exactly what the DRF view answers (`flows.callbacks` holds the one reading
-both use), and keeps what the stack gave it: the body limit while the body arrives
-(413, `REQUEST_MAX_BODY_BYTES`), the `X-Request-ID` header and the ids on log lines,
+both use), and keeps what the stack gave it: the `X-Request-ID` header and the ids on log lines,
 the request and callback metrics (same route label). Anything else, other methods on
-this path included, goes to Django.
+this path included, goes to Django. It sits behind `stitch.bodylimit` like Django
+(stitch/asgi.py), so a body over `REQUEST_MAX_BODY_BYTES` is refused there with 413
+while it arrives, and reaches this route as a client that went away.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import re
 import time
 from typing import Any
 from urllib.parse import parse_qs
-
-from django.conf import settings
 
 from flows.callbacks import Answer, callback_receive
 from stitch import logs, metrics
@@ -37,23 +36,14 @@ ROUTE = "/api/runs/<uuid:run_id>/nodes/<path:node_id>/callback/"
 _JSON = [(b"content-type", b"application/json")]
 
 
-class TooLarge(Exception):
-    pass
-
-
-async def _body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, None if the client went away; TooLarge past `limit` bytes."""
+async def _body(receive: Receive) -> bytes | None:
+    """The whole body, None if the client went away (or the body layer refused it)."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 
@@ -72,9 +62,6 @@ async def _send(send: Send, status: int, body: dict[str, Any], request_id: str) 
         (b"content-length", str(len(data)).encode()),
         (b"x-request-id", request_id.encode()),
     ]
-    if status == 413:
-        # The rest of the body is never read: the connection cannot be reused.
-        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
 
@@ -96,25 +83,16 @@ class CallbackRoute:
         with logs.bound_ids(request_id=request_id, run_id=run_id, node_id=node_id):
             answer = await self._answer(scope, receive, run_id, node_id)
             if answer is None:
-                return  # the client went away before its body arrived
+                return  # the client went away, or the body layer answered 413
             await _send(send, answer.status, answer.body, request_id)
         seconds = time.perf_counter() - started
         metrics.record_request(method="POST", route=ROUTE, status=answer.status, seconds=seconds)
-        if answer.result != "too_large":
-            metrics.record_callback(answer.result)
+        metrics.record_callback(answer.result)
 
     async def _answer(
         self, scope: Scope, receive: Receive, run_id: str, node_id: str
     ) -> Answer | None:
-        limit = int(settings.REQUEST_MAX_BODY_BYTES)
-        declared = _header(scope, b"content-length")
-        try:
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise TooLarge
-            raw = await _body(receive, limit)
-        except TooLarge:
-            message = f"Request body is larger than this endpoint's limit of {limit} bytes."
-            return Answer(413, {"body": [message]}, "too_large")
+        raw = await _body(receive)
         if raw is None:
             return None
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

@@ -21,16 +21,16 @@ from stitch.routing import websocket_urlpatterns  # noqa: E402
 from webhooks.asgi_intake import IntakeRoute  # noqa: E402
 
 # LifespanApp answers the "lifespan" scope (starting the in-process job worker when
-# RUN_JOBS_IN_WEB) and hands every other scope to the router. CallbackRoute answers
-# worker callbacks without Django's stack (the engine's hottest request, flows/callbacks.py
-# shared with the DRF view). BodyLimitMiddleware refuses a body over its route's limit
-# while it arrives (Django would read it all first).
+# RUN_JOBS_IN_WEB) and hands every other scope to the router. BodyLimitMiddleware refuses
+# a body over its route's limit while it arrives (Django would read it all first), for
+# every route behind it. CallbackRoute answers worker callbacks without Django's stack
+# (the engine's hottest request, flows/callbacks.py shared with the DRF view).
 application = LifespanApp(
     ProtocolTypeRouter(
         {
             # IntakeRoute answers ordinary webhook deliveries without Django (group
-            # commit, webhooks/asgi_intake.py), behind the body limit like Django.
-            "http": CallbackRoute(BodyLimitMiddleware(IntakeRoute(django_asgi_app))),
+            # commit, webhooks/asgi_intake.py).
+            "http": BodyLimitMiddleware(CallbackRoute(IntakeRoute(django_asgi_app))),
             "websocket": keep_server_send(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )
