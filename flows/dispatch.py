@@ -24,6 +24,7 @@ from flows.engine.tokens import callback_url, sign_body
 from flows.models import NodeStatus, RunNode, RunStatus
 from flows.workers import RetryableWorkerError, WorkerCall, WorkerOutcome, builtin_worker
 from stitch import jsondata
+from stitch.logs import current_request_id
 
 EXCERPT = 300
 
@@ -182,6 +183,9 @@ async def http_dispatch(
         return WorkerOutcome("failed", error=str(exc))
     body = dispatch_body(target.call)
     headers = {"Content-Type": "application/json", "X-Stitch-Signature": sign_body(body)}
+    request_id = current_request_id()  # the job's: the request that led to this dispatch
+    if request_id:
+        headers["X-Request-ID"] = request_id
     timeout = aiohttp.ClientTimeout(total=target.timeout)
     try:
         async with session.post(

@@ -172,3 +172,17 @@ def test_outbound_calls_to_private_addresses_can_be_refused(
     run_jobs()
     assert worker.requests == []
     assert "non-public" in states(owner_client, run["id"])["a"]["error"]
+
+
+def test_the_dispatch_carries_the_request_id_of_the_request_that_started_the_run(
+    owner, owner_client, worker, run_jobs
+):
+    # A worker's logs can then be joined with ours by the id the operator already has.
+    flow = workflow(owner, [node("a", webhookUrl=worker.url)], [])
+    answer = owner_client.post(
+        f"/api/flows/{flow.id}/runs/", {}, format="json", headers={"X-Request-ID": "trace-77"}
+    )
+    assert answer.status_code == 201, answer.content
+    run_jobs()
+    [sent] = worker.requests
+    assert sent["headers"]["X-Request-ID"] == "trace-77"
