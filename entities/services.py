@@ -88,6 +88,26 @@ def _locked_entity(entity_id: Any) -> Entity:
         raise MovementError("entity_id", f"entity {entity_id} does not exist") from exc
 
 
+def position_apply(entity: Entity, position: Position, now: Any) -> tuple[str | None, float | None]:
+    """Put `entity` at `position` in memory (a move's own fields, its sequence bumped);
+    return the node it leaves and how long it stood there (None, None when it stays).
+
+    Shared by every move, one by one here and set-based in webhooks.batch, so both
+    write the same row.
+    """
+    departure = _stay_change(entity, position, now)
+    entity.current_node_id = position.node_id
+    entity.current_edge_id = position.edge_id
+    entity.edge_progress = position.progress
+    entity.sequence += 1
+    return departure
+
+
+def journey_append(entity: Entity, event: JourneyEvent) -> None:
+    """Keep `event` in the entity's journey tail (its last JOURNEY_TAIL events)."""
+    entity.journey = [*(entity.journey or []), journey_summary(event)][-JOURNEY_TAIL:]
+
+
 def _stay_change(entity: Entity, position: Position, now: Any) -> tuple[str | None, float | None]:
     """Update when the entity entered its node; return the node it leaves and its stay.
 
@@ -112,11 +132,7 @@ def _record(
     metadata: dict[str, Any] | None = None,
 ) -> Movement:
     now = timezone.now()
-    previous_node_id, seconds = _stay_change(entity, position, now)
-    entity.current_node_id = position.node_id
-    entity.current_edge_id = position.edge_id
-    entity.edge_progress = position.progress
-    entity.sequence += 1
+    previous_node_id, seconds = position_apply(entity, position, now)
     event = JourneyEvent.objects.create(
         entity=entity,
         canvas_id=entity.canvas_id,
@@ -129,15 +145,15 @@ def _record(
         previous_node_id=previous_node_id,
         seconds_in_previous_node=seconds,
     )
-    entity.journey = [*(entity.journey or []), journey_summary(event)][-JOURNEY_TAIL:]
+    journey_append(entity, event)
     # Only the columns a move owns: a concurrent API edit of the name or metadata
     # (which takes no lock) is not overwritten with what this move read.
     entity.save(update_fields=MOVE_FIELDS)
-    _announce(entity, event)
+    entity_announce(entity=entity, event=event)
     return Movement(entity=entity, event=event)
 
 
-def _announce(entity: Entity, event: JourneyEvent | None = None) -> None:
+def entity_announce(*, entity: Entity, event: JourneyEvent | None = None) -> None:
     """`entity.updated` after commit, numbered with the sequence this change wrote."""
     sequence = entity.sequence
     transaction.on_commit(
@@ -386,7 +402,7 @@ def entity_create(
     )
     _saved(entity, force_insert=True)
     if placed is None:
-        _announce(entity)
+        entity_announce(entity=entity)
     else:
         event_type, position = placed
         _record(entity, event_type, position, metadata={"initial_position": True})
@@ -415,7 +431,7 @@ def entity_update(*, entity_id: Any, changes: dict[str, Any]) -> Entity:
         setattr(entity, field, value)
     entity.sequence += 1
     _saved(entity, update_fields=[*changes, "sequence", "updated_at"])
-    _announce(entity)
+    entity_announce(entity=entity)
     return entity
 
 

@@ -22,10 +22,9 @@ from entities.models import Entity
 from flows.engine import run_start
 from flows.engine.jobs import dispatch_defer
 from flows.engine.plan import Plan, plan_for
-from flows.engine.services import _initial_rows, _is_entry
-from flows.engine.state import Step, _run_status
-from flows.models import CanvasType, Flow, Run, RunNode, RunStatus
-from stitch.errors import FieldError
+from flows.engine.services import entry_step, initial_nodes, is_entry, runnable
+from flows.engine.state import Step, run_status_of
+from flows.models import Flow, Run, RunNode, RunStatus
 
 # Entry nodes whose firing only sets fields of their own row (SPEC 4): a Worker waits
 # for its callback, a UX node for a person. Anything else may fire downstream nodes.
@@ -39,17 +38,9 @@ class RunStart:
     input: Any
 
 
-def runnable(flow: Flow) -> None:
-    """FieldError unless runs of `flow` can start (the checks of `run_start`)."""
-    if flow.canvas_type != CanvasType.WORKFLOW:
-        raise FieldError("flow", f"flow {flow.pk} is a {flow.canvas_type} canvas, not a workflow")
-    if flow.current_version_id is None:
-        raise FieldError("flow", f"flow {flow.pk} has no saved version to run")
-
-
 def _starts_in_memory(plan: Plan) -> bool:
-    rows = _initial_rows(Run(), plan)
-    entries = [row for row in rows if _is_entry(plan, row)]
+    rows = initial_nodes(Run(), plan)
+    entries = [row for row in rows if is_entry(plan, row)]
     # At least one pure entry: the run stays running or waiting, so starting it moves
     # no entity (a run completed at start would make its entity arrive).
     return bool(entries) and all(row.kind in _PURE_ENTRY_KINDS for row in entries)
@@ -70,8 +61,7 @@ def runs_start(*, flow: Flow, starts: Sequence[RunStart]) -> list[Run]:
     dispatch_defer([node for step in steps for node in step.to_dispatch])
     for step in steps:
         step.new_rows, step.to_dispatch = [], []
-        step.run.changed_nodes = step._changed_states()
-        step._notify(status_changed=step.run.status != step.status_before)
+        step.announce()
     return runs
 
 
@@ -87,11 +77,8 @@ def _step(flow: Flow, plan: Plan, start: RunStart) -> Step:
         trigger=start.trigger,
         total_count=len(plan.executable),
     )
-    step = Step(run, plan)
-    rows = [step.adopt(row) for row in _initial_rows(run, plan)]
-    step.new_rows.extend(rows)
-    step.start([row for row in rows if _is_entry(plan, row)], run.input)
-    run.status = _run_status(run)
+    step = entry_step(run, plan)
+    run.status = run_status_of(run)
     run.finished_at = None
     return step
 

@@ -15,7 +15,7 @@ Failure isolation: an event that cannot be processed for a reason found in Pytho
 mapping, attempts exhausted, a config that cannot run) fails alone before anything is
 written. When a set-based statement fails (data the database refuses), the batch's
 writes roll back to a savepoint and each event is processed again on its own, under a
-savepoint of its own, by the per-event path (`services._event_apply`): a bad event
+savepoint of its own, by the per-event path (`services.event_apply`): a bad event
 fails with its reason, the others complete. A passing database error (outage,
 deadlock) rolls the whole batch back; the events are pending again with their jobs.
 """
@@ -37,14 +37,14 @@ from django.utils import timezone
 
 from entities.models import Entity, JourneyEvent, JourneyEventType
 from entities.services import (
-    JOURNEY_TAIL,
     Position,
-    _announce,
-    _stay_change,
     canvas_graph_ids,
-    journey_summary,
+    entity_announce,
+    journey_append,
+    position_apply,
 )
 from flows import bulk
+from flows.engine.services import runnable
 from flows.models import Run
 from stitch import observe
 from stitch.dberrors import is_transient
@@ -175,26 +175,26 @@ def apply(batch: Batch) -> None:
 
 
 def _precheck(event: WebhookEvent) -> Outcome | None:
-    from webhooks.services import _gave_up
+    from webhooks.services import gave_up_error
 
     if event.attempts > settings.WEBHOOK_MAX_ATTEMPTS:
-        return Outcome(FAILED, _gave_up(event))
+        return Outcome(FAILED, gave_up_error(event))
     return None
 
 
 def _apply_one(event: WebhookEvent) -> Outcome:
     """The per-event path, under a savepoint of its own."""
-    from webhooks.services import _event_apply, _readable
+    from webhooks.services import error_text, event_apply
 
     try:
         with transaction.atomic():
-            entity, run = _event_apply(event)
+            entity, run = event_apply(event=event)
     except Exception as exc:
         if is_transient(exc):
             raise
         if not isinstance(exc, MappingError | FieldError | DatabaseError):
             logger.exception("webhook event %s failed", event.pk)
-        return Outcome(FAILED, _readable(exc))
+        return Outcome(FAILED, error_text(exc))
     return Outcome(COMPLETED, entity=entity, run=run)
 
 
@@ -205,7 +205,7 @@ def _config_problem(config: WebhookConfig) -> str | None:
     if config.entry_edge_id not in edges:
         return "entry edge"
     try:
-        bulk.runnable(config.workflow)
+        runnable(config.workflow)
     except FieldError:
         return "workflow"
     return None
@@ -286,10 +286,7 @@ def _journeys_start(items: list[_Fast]) -> None:
         assert entity is not None
         config = item.event.webhook_config
         position = Position(edge_id=config.entry_edge_id, progress=Decimal("0.00"))
-        previous_node_id, seconds = _stay_change(entity, position, now)
-        entity.current_node_id, entity.current_edge_id = position.node_id, position.edge_id
-        entity.edge_progress = position.progress
-        entity.sequence += 1
+        previous_node_id, seconds = position_apply(entity, position, now)
         journey = JourneyEvent(
             entity=entity,
             canvas_id=entity.canvas_id,
@@ -302,7 +299,7 @@ def _journeys_start(items: list[_Fast]) -> None:
             previous_node_id=previous_node_id,
             seconds_in_previous_node=seconds,
         )
-        entity.journey = [*(entity.journey or []), journey_summary(journey)][-JOURNEY_TAIL:]
+        journey_append(entity, journey)
         entity.updated_at = now
         events.append(journey)
         moves.append(
@@ -323,7 +320,7 @@ def _journeys_start(items: list[_Fast]) -> None:
     _execute(sql.ENTITIES_MOVE, {"rows": _json(moves), "ids": ids})
     for item in items:
         assert item.entity is not None
-        _announce(item.entity, item.movement)
+        entity_announce(entity=item.entity, event=item.movement)
 
 
 def _runs_start(items: list[_Fast]) -> None:

@@ -240,7 +240,9 @@ def trigger(event: WebhookEvent) -> dict[str, Any]:
     }
 
 
-def _event_apply(event: WebhookEvent) -> tuple[Entity, Run]:
+def event_apply(*, event: WebhookEvent) -> tuple[Entity, Run]:
+    """Map the event to its entity, start it on the entry edge and start its run (in the
+    caller's transaction; webhooks.batch does the same set-based)."""
     config = event.webhook_config
     mapped = entity_map(config.entity_mapping or {}, event.payload)
     entity = _entity_find_or_create(event=event, mapped=mapped)
@@ -255,7 +257,8 @@ def _event_apply(event: WebhookEvent) -> tuple[Entity, Run]:
     return movement.entity, run
 
 
-def _readable(exc: Exception) -> str:
+def error_text(exc: Exception) -> str:
+    """What an event's `error` says about why processing it failed."""
     if isinstance(exc, MappingError):
         return f"entity_mapping.{exc}"
     if isinstance(exc, FieldError):
@@ -294,7 +297,7 @@ def _attempt_count(event_id: Any) -> bool:
     return counted == 1
 
 
-def _gave_up(event: WebhookEvent) -> str:
+def gave_up_error(event: WebhookEvent) -> str:
     last = event.error or "none recorded (the process handling it stopped)"
     return f"gave up after {event.attempts - 1} attempts; last error: {last}"
 
@@ -360,9 +363,9 @@ def _process_alone(event_id: Any) -> WebhookEvent | None:
                 "webhook_config__workflow", "webhook_config__canvas"
             ).get(pk=event_id)
             if event.attempts > settings.WEBHOOK_MAX_ATTEMPTS:
-                finished = _finish(event, status=FAILED, error=_gave_up(event))
+                finished = _finish(event, status=FAILED, error=gave_up_error(event))
             else:
-                entity, run = _event_apply(event)
+                entity, run = event_apply(event=event)
                 finished = _finish(event, status=COMPLETED, entity=entity, run=run)
     except Exception as exc:
         if is_transient(exc):
@@ -370,7 +373,7 @@ def _process_alone(event_id: Any) -> WebhookEvent | None:
             raise  # the event is pending again; the job's retry (or the sweep) comes back
         if not isinstance(exc, MappingError | FieldError | DatabaseError):
             logger.exception("webhook event %s failed", event_id)
-        return _fail(event_id, _readable(exc))
+        return _fail(event_id, error_text(exc))
     if finished.status == COMPLETED:
         observe.webhook_processed(finished)
     else:

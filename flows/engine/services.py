@@ -53,10 +53,8 @@ def run_start(
     Usable inside an outer transaction: the dispatch jobs are deferred on Django's
     connection, so they commit (or vanish) with it.
     """
-    if flow.canvas_type != CanvasType.WORKFLOW:
-        raise FieldError("flow", f"flow {flow.pk} is a {flow.canvas_type} canvas, not a workflow")
-    if flow.current_version_id is None:
-        raise FieldError("flow", f"flow {flow.pk} has no saved version to run")
+    runnable(flow)
+    assert flow.current_version_id is not None  # runnable()
     # No savepoint inside a caller's transaction: whatever fails here fails the caller
     # (webhook processing rolls back the whole event), so a savepoint would only cost
     # two round trips. Called on its own, this is still one transaction.
@@ -72,17 +70,33 @@ def run_start(
             total_count=len(plan.executable),
         )
         # No lock needed: no other transaction can see this run before we commit.
-        step = Step(run, plan)
-        # The node rows are inserted by `finish()` with the entry nodes already fired:
-        # one INSERT, rather than an INSERT and then an UPDATE of every entry row.
-        rows = [step.adopt(row) for row in _initial_rows(run, plan)]
-        step.new_rows.extend(rows)
-        step.start([row for row in rows if _is_entry(plan, row)], run.input)
-        step.finish()
+        entry_step(run, plan).finish()
     return run
 
 
-def _initial_rows(run: Run, plan: Plan) -> list[RunNode]:
+def runnable(flow: Flow) -> None:
+    """FieldError naming `flow` unless runs of it can start."""
+    if flow.canvas_type != CanvasType.WORKFLOW:
+        raise FieldError("flow", f"flow {flow.pk} is a {flow.canvas_type} canvas, not a workflow")
+    if flow.current_version_id is None:
+        raise FieldError("flow", f"flow {flow.pk} has no saved version to run")
+
+
+def entry_step(run: Run, plan: Plan) -> Step:
+    """The step starting `run`, in memory: its node rows, with the entry nodes fired.
+
+    `finish()` inserts the rows with the entries already fired (one INSERT, rather
+    than an INSERT and then an UPDATE of every entry row); flows.bulk writes many such
+    steps at once.
+    """
+    step = Step(run, plan)
+    rows = [step.adopt(row) for row in initial_nodes(run, plan)]
+    step.new_rows.extend(rows)
+    step.start([row for row in rows if is_entry(plan, row)], run.input)
+    return step
+
+
+def initial_nodes(run: Run, plan: Plan) -> list[RunNode]:
     rows = []
     for node_id in plan.executable:
         sources = plan.sources(node_id)
@@ -101,7 +115,8 @@ def _initial_rows(run: Run, plan: Plan) -> list[RunNode]:
     return rows
 
 
-def _is_entry(plan: Plan, row: RunNode) -> bool:
+def is_entry(plan: Plan, row: RunNode) -> bool:
+    """Whether `row` fires when its run starts (no blockers, not a branch member)."""
     if row.blockers or row.node_id in plan.member_of:
         return False
     return row.kind != "collector" or plan.collector_splitter(row.node_id) is None

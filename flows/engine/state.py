@@ -417,7 +417,7 @@ class Step:
         run = self.run
         before = self.status_before
         if run.status != RunStatus.CANCELLED:
-            run.status = _run_status(run)
+            run.status = run_status_of(run)
         settled = run.status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
         run.finished_at = self.now if settled else None
         if settled:
@@ -430,8 +430,13 @@ class Step:
         movement.apply(self, run_completed=just_completed)
         if self.to_dispatch:
             dispatch_defer(self.to_dispatch)
-        run.changed_nodes = self._changed_states()
-        self._notify(status_changed=run.status != before)
+        self.announce()
+
+    def announce(self) -> None:
+        """`run.updated` after commit for what this step changed (the run's own status
+        when it changed), and the changed nodes' states on `run.changed_nodes`."""
+        self.run.changed_nodes = self._changed_states()
+        self._notify(status_changed=self.run.status != self.status_before)
 
     def _changed_states(self) -> dict[str, dict[str, Any]]:
         """States of the nodes this step changed (template nodes left out: their status
@@ -477,7 +482,8 @@ def callback_timeout(plan: Plan, template_id: str) -> int:
     return int(settings.WORKER_CALLBACK_TIMEOUT_SECONDS)
 
 
-def _run_status(run: Run) -> str:
+def run_status_of(run: Run) -> str:
+    """The run's status as its node counters say (a run not cancelled)."""
     if run.running_count > 0:
         return RunStatus.RUNNING
     if run.waiting_count > 0:
