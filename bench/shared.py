@@ -1,4 +1,4 @@
-"""Helpers of the benches that own a database (analytics, inbox)."""
+"""Helpers of the benches (databases, timing, vacuuming between passes)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,23 @@ def median_ms(call: Callable[[], Any], runs: int) -> float:
         call()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples) * 1000
+
+
+def vacuum(url: str | None = None) -> str:
+    """VACUUM ANALYZE the bench's database before a pass, as bench/ceiling.py does before
+    each of its own; returns the server's `autovacuum` setting, for the bench to print.
+
+    With autovacuum off (this machine's CI configuration sets it so, conf.d/90-ci.conf)
+    nothing reclaims the dead rows a pass leaves, above all the job queue's: after a
+    few runs procrastinate_jobs held 1.1M dead rows, and claiming a job walked them in
+    the priority index, 6.6 ms instead of 0.06 ms. Each pass would start from a worse
+    table than the last, and than the ceiling's.
+    """
+    import os
+
+    import psycopg
+
+    with psycopg.connect(url or os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        row = conn.execute("SHOW autovacuum").fetchone()
+    return str(row[0]) if row else "unknown"

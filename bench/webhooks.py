@@ -54,6 +54,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
 
 from bench.ceiling import measure  # noqa: E402
+from bench.shared import vacuum  # noqa: E402
 from flows import services as flow_services  # noqa: E402
 from flows.models import Flow, Run  # noqa: E402
 from stitch.models import User  # noqa: E402
@@ -340,7 +341,8 @@ def main() -> None:
     print(
         f"webhook bench {started_at}: wrk, {args.connections} connections, Stripe-signed ~1 KB "
         f"deliveries, uvicorn (1 process) on 127.0.0.1, {os.cpu_count()} CPUs shared with "
-        f"PostgreSQL and wrk; load average {os.getloadavg()[0]:.1f}"
+        f"PostgreSQL and wrk; load average {os.getloadavg()[0]:.1f}; autovacuum {vacuum()} "
+        "(each pass after VACUUM ANALYZE)"
     )
     print(
         f"ceiling (pgbench, same run): ingest {ingest:.0f}/s, pipeline {pipeline:.0f}/s "
@@ -352,6 +354,7 @@ def main() -> None:
         accepted, cpu_ms = [], []
         for n in range(args.passes):
             tag = f"a{n}"
+            vacuum()  # every pass from the same tables (bench/shared.py)
             items = deliveries(per_pass, tag)
             cpu_before = cpu_seconds(server.pid)
             elapsed = wrk_load(url, items, seconds=seconds, conns=args.connections)
@@ -365,6 +368,7 @@ def main() -> None:
         processed, while_processing, worker_ms = [], [], []
         for n in range(args.passes):
             tag = f"e{n}"
+            vacuum()
             procs = start_workers(1, args.concurrency)
             time.sleep(2)  # let it connect and LISTEN
             try:
