@@ -17,7 +17,8 @@ clients, transactions/s), because these machines are noisy:
    stitch.asgi, and wrk (C, a Lua script; `apt-get install wrk`) posting the callbacks
    of twenty running 1,000-way fan-outs in random order from 32 connections: callbacks/s
    (`--web-workers N`: N uvicorn processes).
-It migrates the database first and deletes what it created at the end.
+Passes 1 and 3 start after a VACUUM ANALYZE (bench/shared.py `vacuum`). It migrates the
+database first and deletes what it created at the end.
 """
 
 from __future__ import annotations

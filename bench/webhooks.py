@@ -17,7 +17,8 @@ to its ceiling, median of 3 passes (range), dated:
    dispatch job deferred) per second, from the first receipt to the last completion.
 
 The worker listens on the `webhooks` queue only: the runs' dispatch jobs (engine queue)
-are deferred but not executed. It migrates the database first and deletes what it
+are deferred but not executed, and removed before the next pass, which starts after a
+VACUUM ANALYZE (`fresh_tables`). It migrates the database first and deletes what it
 created at the end.
 """
 
