@@ -136,9 +136,8 @@ EVENTS_CLAIM = """
 UPDATE stitch_webhook_events e SET status = 'processing', claimed_at = clock_timestamp()
 WHERE e.id IN (
     SELECT id FROM stitch_webhook_events
-    WHERE id = ANY(%(ids)s) AND accepted  -- COALESCE: as in EVENTS_ATTEMPT's `locked`
-      AND (COALESCE(status, '') = 'pending'
-           OR (COALESCE(status, '') = 'processing' AND claimed_at < %(stale)s))
+    WHERE id = ANY(%(ids)s) AND accepted
+      AND (status = 'pending' OR (status = 'processing' AND claimed_at < %(stale)s))
     ORDER BY id
     FOR UPDATE
 )
